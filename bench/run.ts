@@ -1,0 +1,33 @@
+// `npm run bench`: runs every benchmark, prints the figures and records them in bench/results/.
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { REPO_ROOT } from '../test/helpers/paths.js';
+import { benchSmtpInbound } from './smtp-inbound.js';
+import { benchStoreRead } from './store-read.js';
+
+const only = process.argv[2];
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+};
+
+if (!only || only === 'smtp') {
+  const r20 = await benchSmtpInbound('smtp-20KB', [20_000], 10_000);
+  console.log(`SMTP→mailbox, 20 KB, 20 clients, fsync on: ${r20.deliveredPerSec} msg/s delivered (${r20.acceptedPerSec} msg/s accepted), DATA→250 p50 ${r20.latencyMs.p50} ms, p99 ${r20.latencyMs.p99} ms (target ≥ 1000 msg/s)`);
+  const mix = await benchSmtpInbound('smtp-mix-2K-20K-200K', [2_000, 20_000, 200_000], 6_000);
+  console.log(`SMTP→mailbox, mix 2/20/200 KB, 20 clients: ${mix.deliveredPerSec} msg/s delivered (${mix.acceptedPerSec} accepted), DATA→250 p50 ${mix.latencyMs.p50} ms, p99 ${mix.latencyMs.p99} ms`);
+  results.smtp = [r20, mix];
+}
+if (!only || only === 'store') {
+  const s = await benchStoreRead();
+  console.log(`store read: index of ${s.messages} messages in ${s.listIndexMs} ms, ${s.recordsPerSec} records/s, ${s.blobsPerSec} blobs/s (${s.blobMBPerSec} MB/s)`);
+  results.storeRead = s;
+}
+
+const dir = path.join(REPO_ROOT, 'bench', 'results');
+fs.mkdirSync(dir, { recursive: true });
+const file = path.join(dir, `${results.date as string}`.replace(/[:.]/g, '-') + '.json');
+fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+fs.writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+console.log(`results written to ${path.relative(REPO_ROOT, file)}`);

@@ -1,0 +1,83 @@
+// SMTP-to-mailbox throughput: 20 concurrent clients pipelining MAIL/RCPT/DATA into a real
+// `fjord serve` process (fsync on), messages/s until every message is in its mailbox, and the
+// latency from the end of DATA to the 250.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SmtpTalk, makeMessage, dotStuff } from '../test/helpers/smtp-client.js';
+import { spawnServer, tempDir } from '../test/helpers/system.js';
+import { openStore } from '../src/store/index.js';
+import { hashPassword } from '../src/auth/password.js';
+
+export interface SmtpBenchResult {
+  name: string;
+  messages: number;
+  sizes: number[];
+  clients: number;
+  acceptedPerSec: number;
+  deliveredPerSec: number;
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+const ACCOUNTS = 20;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export async function benchSmtpInbound(name: string, sizes: number[], total: number, clients = 20): Promise<SmtpBenchResult> {
+  const data = tempDir('fjord-bench-');
+  const store = await openStore({ dataDir: data });
+  await store.addDomain('bench.test');
+  const hash = await hashPassword('bench');
+  for (let i = 0; i < ACCOUNTS; i++) await store.addAccount({ address: `user${i}@bench.test`, passwordHash: hash });
+  await store.close();
+  const server = await spawnServer(data, ['--log-level', 'warn']);
+  // Pre-build the wire form of each size once; the Message-ID differs per message.
+  const bodies = sizes.map((size, k) => dotStuff(makeMessage({ to: 'user@bench.test', subject: `bench ${size}`, size, messageId: `bench-${k}@bench.test` })));
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, n) => {
+      const c = await SmtpTalk.connect(server.smtpPort);
+      await c.read();
+      await c.cmd('EHLO bench.example.net');
+      for (;;) {
+        const i = next++;
+        if (i >= total) break;
+        const body = bodies[i % bodies.length];
+        c.write(`MAIL FROM:<bench@example.net> BODY=8BITMIME\r\nRCPT TO:<user${(n + i) % ACCOUNTS}@bench.test>\r\nDATA\r\n`);
+        const [m, r, d] = [await c.read(), await c.read(), await c.read()];
+        if (m.code !== 250 || r.code !== 250 || d.code !== 354) throw new Error(`unexpected reply ${m.code} ${r.code} ${d.code}`);
+        const s = performance.now();
+        c.write(body);
+        const done = await c.read();
+        if (done.code !== 250) throw new Error('DATA refused: ' + done.text);
+        latencies.push(performance.now() - s);
+      }
+      await c.quit();
+    }),
+  );
+  const accepted = performance.now() - t0;
+  const spool = path.join(data, 'queue', 'inbound');
+  while (fs.readdirSync(spool).length > 0) await new Promise((r) => setTimeout(r, 5));
+  const delivered = performance.now() - t0;
+  server.proc.kill('SIGTERM');
+  await server.exited;
+  const check = await openStore({ dataDir: data });
+  let stored = 0;
+  for (const a of await check.listAccounts()) stored += a.usedMessages;
+  await check.close();
+  fs.rmSync(data, { recursive: true, force: true });
+  if (stored !== total) throw new Error(`expected ${total} stored messages, found ${stored}`);
+  latencies.sort((a, b) => a - b);
+  return {
+    name,
+    messages: total,
+    sizes,
+    clients,
+    acceptedPerSec: Math.round(total / (accepted / 1000)),
+    deliveredPerSec: Math.round(total / (delivered / 1000)),
+    latencyMs: { p50: +percentile(latencies, 50).toFixed(2), p99: +percentile(latencies, 99).toFixed(2), max: +latencies[latencies.length - 1].toFixed(2) },
+  };
+}

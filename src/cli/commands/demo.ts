@@ -1,0 +1,34 @@
+// First start of a new data folder: a demo domain and account so the quick start has something
+// to send mail to. Credentials go to the terminal once, never to the logs.
+import type { AddressInfo } from 'node:net';
+import type { Store } from '../../store/types.js';
+import { hashPassword, generatePassword } from '../../auth/password.js';
+
+export const DEMO_DOMAIN = 'fjord.test';
+export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
+
+export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | null }): Promise<void> {
+  if (await store.getSetting('demo-created')) return;
+  if ((await store.listDomains()).length > 0) {
+    await store.setSetting('demo-created', 'skipped');
+    return;
+  }
+  const password = generatePassword();
+  await store.addDomain(DEMO_DOMAIN);
+  await store.addAccount({ address: DEMO_ACCOUNT, passwordHash: await hashPassword(password) });
+  await store.setSetting('demo-created', new Date().toISOString());
+  const smtp = addresses.smtp ? `${addresses.smtp.address}:${addresses.smtp.port}` : 'off';
+  process.stdout.write(
+    [
+      '',
+      '  Fjord Mail is running with a demo account (created on this first start):',
+      `    domain:   ${DEMO_DOMAIN}`,
+      `    account:  ${DEMO_ACCOUNT}`,
+      `    password: ${password}`,
+      `    SMTP:     ${smtp}   (try: swaks --server ${smtp.replace(/:(\d+)$/, ' --port $1')} --to ${DEMO_ACCOUNT})`,
+      `  List its mail with: npx fjord mail list ${DEMO_ACCOUNT}`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,43 @@
+import { parse, configFrom } from '../args.js';
+import { createLogger } from '../../log/logger.js';
+import { startSystem } from '../../app/start.js';
+import { ensureDemo } from './demo.js';
+
+export const usage = `fjord serve [--data DIR] [--config FILE] [--hostname NAME] [--smtp HOST:PORT|off] [--dns HOST:PORT] [--no-demo] [--log-level LEVEL]`;
+
+export async function serveCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    hostname: { type: 'string' },
+    smtp: { type: 'string' },
+    dns: { type: 'string' },
+    'no-demo': { type: 'boolean' },
+    'log-level': { type: 'string' },
+  });
+  const config = configFrom(values, {
+    hostname: values.hostname as string | undefined,
+    smtp: values.smtp as string | undefined,
+    dns: values.dns as string | undefined,
+    logLevel: values['log-level'] as string | undefined,
+  });
+  const logger = createLogger(config.log.level);
+  const system = await startSystem(config, logger);
+  if (!values['no-demo']) await ensureDemo(system.store, system.addresses);
+
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    if (++signals > 1) {
+      logger.warn({ sig }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    logger.info({ sig }, 'signal received');
+    system.stop().then(
+      () => process.exit(0),
+      (e) => {
+        logger.error({ err: (e as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}

@@ -1,0 +1,62 @@
+// `fjord`: one program for the server and every admin task.
+import { UsageError } from './args.js';
+import { StoreError } from '../store/types.js';
+import * as serve from './commands/serve.js';
+import * as domain from './commands/domain.js';
+import * as account from './commands/account.js';
+import * as alias from './commands/alias.js';
+import * as mail from './commands/mail.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
+  serve: { run: serve.serveCommand, usage: serve.usage },
+  domain: { run: domain.domainCommand, usage: domain.usage },
+  account: { run: account.accountCommand, usage: account.usage },
+  alias: { run: alias.aliasCommand, usage: alias.usage },
+  mail: { run: mail.mailCommand, usage: mail.usage },
+};
+
+function help(): string {
+  return [
+    'Fjord Mail — usage: fjord COMMAND [ARGS] [--data DIR] [--config FILE]',
+    '',
+    ...Object.values(COMMANDS).map((c) => c.usage),
+    '',
+    'Every command takes --data DIR (default ./data, or $FJORD_DATA) and --config FILE.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`fjord: unknown command "${name}" (try fjord --help)`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(cmd.usage);
+    return 0;
+  }
+  try {
+    await cmd.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`fjord ${name}: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof StoreError) {
+      console.error(`fjord ${name}: ${e.message}`);
+      return 1;
+    }
+    console.error(`fjord ${name}: ${(e as Error).message ?? String(e)}`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// `serve` keeps running until a signal; everything else exits with its status.
+if (process.argv[2] !== 'serve' || code !== 0) process.exitCode = code;

@@ -1,0 +1,142 @@
+// The one configuration module: defaults, the optional JSON config file, then command-line
+// overrides, validated once into a typed, frozen Config that every service receives.
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { parseListen, type ListenAddress } from './listen.js';
+
+export interface Config {
+  dataDir: string;
+  /** Our host name: SMTP greeting, Received headers, certificate subject. */
+  hostname: string;
+  /** DNS server (HOST:PORT) used for every lookup; null = the system resolver. */
+  dns: string | null;
+  listen: {
+    smtp: ListenAddress | null;
+  };
+  smtp: {
+    /** Largest message accepted (SIZE), in bytes. */
+    maxMessageSize: number;
+    maxRecipients: number;
+    maxClients: number;
+    /** Idle socket timeout in ms. */
+    socketTimeout: number;
+    /** Accept 8-bit message data without BODY=8BITMIME (RFC 6152 lets a server refuse it). */
+    accept8bitWithout8bitmime: boolean;
+    /** Accept bare LF line ends in message data (refused by default: SMTP smuggling). */
+    acceptBareLf: boolean;
+  };
+  tls: {
+    /** PEM files; when absent a self-signed certificate is generated in <data>/tls. */
+    cert: string | null;
+    key: string | null;
+  };
+  delivery: {
+    /** Queue entries delivered per store transaction. */
+    batchSize: number;
+  };
+  log: {
+    level: string;
+  };
+}
+
+export interface ConfigOverrides {
+  dataDir?: string;
+  configFile?: string;
+  hostname?: string;
+  dns?: string;
+  smtp?: string;
+  logLevel?: string;
+}
+
+const DEFAULTS = {
+  hostname: os.hostname() || 'localhost',
+  dns: null,
+  listen: { smtp: '127.0.0.1:2525' },
+  smtp: {
+    maxMessageSize: 50 * 1024 * 1024,
+    maxRecipients: 100,
+    maxClients: 1000,
+    socketTimeout: 5 * 60 * 1000,
+    accept8bitWithout8bitmime: false,
+    acceptBareLf: false,
+  },
+  tls: { cert: null, key: null },
+  delivery: { batchSize: 64 },
+  log: { level: 'info' },
+};
+
+type Json = Record<string, unknown>;
+
+function section(file: Json, key: string): Json {
+  const v = file[key];
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`config: "${key}" must be an object`);
+  return v as Json;
+}
+
+function num(v: unknown, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`config: ${name} must be a non-negative number`);
+  return v;
+}
+
+function bool(v: unknown, fallback: boolean, name: string): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new Error(`config: ${name} must be true or false`);
+  return v;
+}
+
+function str(v: unknown, fallback: string | null, name: string): string | null {
+  if (v === undefined) return fallback;
+  if (v !== null && typeof v !== 'string') throw new Error(`config: ${name} must be a string`);
+  return v;
+}
+
+/** Reads the config file (--config, else <data>/config.json when present) and applies overrides. */
+export function loadConfig(o: ConfigOverrides = {}): Config {
+  const dataDir = path.resolve(o.dataDir ?? process.env.FJORD_DATA ?? './data');
+  const file = o.configFile ?? path.join(dataDir, 'config.json');
+  let json: Json = {};
+  if (o.configFile || fs.existsSync(file)) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+    try {
+      json = JSON.parse(text) as Json;
+    } catch (e) {
+      throw new Error(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const listen = section(json, 'listen');
+  const smtp = section(json, 'smtp');
+  const tls = section(json, 'tls');
+  const delivery = section(json, 'delivery');
+  const log = section(json, 'log');
+  const smtpListen = o.smtp ?? str(listen.smtp, DEFAULTS.listen.smtp, 'listen.smtp') ?? 'off';
+  const config: Config = {
+    dataDir,
+    hostname: (o.hostname ?? str(json.hostname, DEFAULTS.hostname, 'hostname') ?? 'localhost').toLowerCase(),
+    dns: o.dns ?? str(json.dns, DEFAULTS.dns, 'dns'),
+    listen: { smtp: parseListen(smtpListen) },
+    smtp: {
+      maxMessageSize: num(smtp.maxMessageSize, DEFAULTS.smtp.maxMessageSize, 'smtp.maxMessageSize'),
+      maxRecipients: num(smtp.maxRecipients, DEFAULTS.smtp.maxRecipients, 'smtp.maxRecipients'),
+      maxClients: num(smtp.maxClients, DEFAULTS.smtp.maxClients, 'smtp.maxClients'),
+      socketTimeout: num(smtp.socketTimeout, DEFAULTS.smtp.socketTimeout, 'smtp.socketTimeout'),
+      accept8bitWithout8bitmime: bool(smtp.accept8bitWithout8bitmime, DEFAULTS.smtp.accept8bitWithout8bitmime, 'smtp.accept8bitWithout8bitmime'),
+      acceptBareLf: bool(smtp.acceptBareLf, DEFAULTS.smtp.acceptBareLf, 'smtp.acceptBareLf'),
+    },
+    tls: {
+      cert: str(tls.cert, DEFAULTS.tls.cert, 'tls.cert'),
+      key: str(tls.key, DEFAULTS.tls.key, 'tls.key'),
+    },
+    delivery: { batchSize: Math.max(1, num(delivery.batchSize, DEFAULTS.delivery.batchSize, 'delivery.batchSize')) },
+    log: { level: o.logLevel ?? str(log.level, DEFAULTS.log.level, 'log.level') ?? 'info' },
+  };
+  if (config.dns) parseListen(config.dns); // validate HOST:PORT early
+  return Object.freeze(config);
+}

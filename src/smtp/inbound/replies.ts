@@ -1,0 +1,29 @@
+// SMTP replies with our own enhanced status codes (RFC 3463). smtp-server adds a generic
+// enhanced code derived from the reply code (550 → 5.1.1 even for a policy refusal), so replies
+// built here carry their precise code in the text, and the patch below keeps smtp-server from
+// prefixing a second one.
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+
+export class SmtpReply extends Error {
+  readonly responseCode: number;
+  constructor(code: number, enhanced: string, text: string) {
+    super(`${enhanced} ${text}`);
+    this.responseCode = code;
+  }
+}
+
+export function reply(code: number, enhanced: string, text: string): SmtpReply {
+  return new SmtpReply(code, enhanced, text);
+}
+
+const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3} /;
+type Send = (code: number, data?: unknown, context?: unknown) => void;
+const proto = SMTPConnection.prototype as unknown as { send: Send; __fjordPatched?: boolean };
+if (!proto.__fjordPatched) {
+  const original = proto.send;
+  proto.send = function (this: unknown, code: number, data?: unknown, context?: unknown) {
+    if (typeof data === 'string' && ENHANCED.test(data)) context = false;
+    return original.call(this, code, data, context);
+  };
+  proto.__fjordPatched = true;
+}

@@ -1,0 +1,197 @@
+// Inbound SMTP (MX), built on smtp-server. The transaction is a short list of hooks
+// (connect → MAIL → RCPT → DATA), each deciding with a precise RFC 5321/3463 reply. Queue first,
+// then store: the 250 after DATA is sent only once the message is fsynced in the inbound spool;
+// the delivery worker moves it into mailboxes afterwards.
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../log/logger.js';
+import type { Config } from '../../config/config.js';
+import type { Store } from '../../store/types.js';
+import type { Resolver } from '../../dns/resolver.js';
+import type { TlsMaterial } from '../../tls/certificate.js';
+import { Spool, SpoolError, newSpoolId } from '../../queue/spool.js';
+import { resolveRecipient, isValidAddress } from '../../routing/resolve.js';
+import { scanData } from './data-checks.js';
+import { traceHeaders } from './trace-headers.js';
+import { reply, SmtpReply } from './replies.js';
+import type { InboundMeta } from '../../delivery/inbound-meta.js';
+
+export interface InboundDeps {
+  config: Config;
+  store: Store;
+  spool: Spool<InboundMeta>;
+  resolver: Resolver;
+  tls: TlsMaterial;
+  logger: Logger;
+  /** Called with the spool id of each accepted message. */
+  onQueued: (id: string) => void;
+}
+
+interface SessionState {
+  /** Local accounts of each accepted RCPT, by RCPT address. */
+  recipients: Map<string, string[]>;
+}
+
+export class InboundSmtp {
+  private readonly server: SMTPServer;
+  private readonly state = new WeakMap<SMTPServerSession, SessionState>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closing = false;
+
+  constructor(private readonly deps: InboundDeps) {
+    const { config, tls } = deps;
+    this.server = new SMTPServer({
+      name: config.hostname,
+      banner: 'Fjord Mail ESMTP',
+      key: tls.key,
+      cert: tls.cert,
+      size: config.smtp.maxMessageSize,
+      maxClients: config.smtp.maxClients,
+      socketTimeout: config.smtp.socketTimeout,
+      closeTimeout: 30_000,
+      authOptional: true,
+      disabledCommands: ['AUTH'],
+      hideDSN: true, // DSN parameters arrive with outbound delivery (issue 6)
+      resolver: { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => void deps.resolver.reverse(ip).then((n) => cb(null, n), (e: Error) => cb(e)) },
+      logger: false,
+      onMailFrom: (address, session, cb) => this.guard(cb, () => this.mailFrom(address, session)),
+      onRcptTo: (address, session, cb) => this.guard(cb, () => this.rcptTo(address, session)),
+      onData: (stream, session, cb) => this.track(this.data(stream, session).then((msg) => cb(null, msg), (e) => cb(toSmtpError(e, deps.logger)))),
+    });
+    this.server.on('error', (err) => deps.logger.warn({ err: err.message }, 'smtp connection error'));
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.server.off('error', reject);
+        resolve(this.server.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stop accepting, let transactions that are under way finish, then close the rest. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+    const connections = (this.server as unknown as { connections: Set<{ send(code: number, text: string): void; close(): void }> }).connections;
+    for (const c of connections) {
+      c.send(421, `${this.deps.config.hostname} Service shutting down`);
+      c.close();
+    }
+    await closed;
+  }
+
+  private guard(cb: (err?: Error | null) => void, fn: () => Promise<void>): void {
+    this.track(fn().then(() => cb(), (e) => cb(toSmtpError(e, this.deps.logger))));
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  private session(session: SMTPServerSession): SessionState {
+    let s = this.state.get(session);
+    if (!s) this.state.set(session, (s = { recipients: new Map() }));
+    return s;
+  }
+
+  private async mailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    if (this.closing) throw reply(421, '4.3.2', 'Service shutting down, try again later');
+    this.session(session).recipients.clear();
+    if (address.address !== '' && !isValidAddress(address.address)) {
+      throw reply(501, '5.1.7', 'Bad sender address syntax');
+    }
+  }
+
+  private async rcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const { store, config } = this.deps;
+    const state = this.session(session);
+    if (state.recipients.size >= config.smtp.maxRecipients) throw reply(452, '4.5.3', 'Too many recipients');
+    if (!isValidAddress(address.address)) throw reply(501, '5.1.3', 'Bad recipient address syntax');
+    const r = await resolveRecipient(store, address.address);
+    if (r.kind === 'not-local') throw reply(554, '5.7.1', 'Relay access denied');
+    if (r.kind === 'unknown-user') throw reply(550, '5.1.1', 'No such user here');
+    const declared = Number(session.envelope.mailFrom && (session.envelope.mailFrom as SMTPServerAddress).args && ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string>).SIZE) || 0;
+    for (const acct of r.accounts) {
+      const a = await store.getAccount(acct);
+      if (!a) continue;
+      const fullBytes = a.quotaBytes > 0 && a.usedBytes + declared > a.quotaBytes;
+      const fullCount = a.quotaMessages > 0 && a.usedMessages + 1 > a.quotaMessages;
+      if (fullBytes || fullCount) throw reply(452, '4.2.2', 'Mailbox full, try again later');
+    }
+    state.recipients.set(address.address, r.accounts);
+  }
+
+  private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const { config, spool, logger } = this.deps;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > config.smtp.maxMessageSize) over = true;
+      else chunks.push(chunk);
+    }
+    if (over || stream.sizeExceeded) throw reply(552, '5.3.4', `Message size exceeds fixed maximum message size ${config.smtp.maxMessageSize}`);
+    const data = Buffer.concat(chunks, size);
+    const facts = scanData(data);
+    if (facts.hasNul) throw reply(554, '5.6.0', 'Message contains NUL characters');
+    if (facts.bareLineEnd && !config.smtp.acceptBareLf) throw reply(554, '5.6.0', 'Message contains bare CR or LF line endings (RFC 5321 section 2.3.8)');
+    if (facts.longLine) throw reply(554, '5.6.0', 'Message contains a line longer than 998 characters (RFC 5321 section 4.5.3.1.6)');
+    const body = (session.envelope.mailFrom as SMTPServerAddress | false) ? ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string> | false || {}).BODY : undefined;
+    const declared8bit = typeof body === 'string' && body.toUpperCase() === '8BITMIME';
+    if (facts.eightBit && !declared8bit && !session.envelope.smtpUtf8 && !config.smtp.accept8bitWithout8bitmime) {
+      throw reply(554, '5.6.0', '8-bit data requires BODY=8BITMIME (RFC 6152)');
+    }
+
+    const state = this.session(session);
+    const recipients: InboundMeta['recipients'] = [];
+    for (const rcpt of session.envelope.rcptTo) {
+      for (const account of state.recipients.get(rcpt.address) ?? []) recipients.push({ rcpt: rcpt.address, account });
+    }
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const id = newSpoolId();
+    const socket = session as unknown as { secure?: boolean; tlsOptions?: { name?: string; version?: string } | false };
+    const tls = socket.secure && socket.tlsOptions ? { protocol: socket.tlsOptions.version ?? 'TLS', cipher: socket.tlsOptions.name ?? 'unknown' } : null;
+    const trace = Buffer.from(
+      traceHeaders({
+        mailFrom,
+        heloName: session.hostNameAppearsAs ?? '',
+        clientIp: session.remoteAddress,
+        clientHostname: session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : null,
+        hostname: config.hostname,
+        queueId: id,
+        tls,
+        esmtp: session.transmissionType?.includes('ESMTP') ?? true,
+        singleRecipient: session.envelope.rcptTo.length === 1 ? session.envelope.rcptTo[0].address : null,
+        date: new Date(),
+      }),
+    );
+    const meta: InboundMeta = {
+      v: 1,
+      receivedAt: Date.now(),
+      mailFrom,
+      recipients,
+      client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' },
+    };
+    try {
+      await spool.put(meta, Buffer.concat([trace, data]), id);
+    } catch (e) {
+      if (e instanceof SpoolError && e.code === 'no-space') throw reply(452, '4.3.1', 'Insufficient system storage, try again later');
+      throw e;
+    }
+    logger.info({ id, from: mailFrom, rcpts: recipients.length, size, ip: session.remoteAddress }, 'message queued');
+    this.deps.onQueued(id);
+    return `Ok: queued as ${id}`;
+  }
+}
+
+function toSmtpError(e: unknown, logger: Logger): Error {
+  if (e instanceof SmtpReply) return e;
+  logger.error({ err: e instanceof Error ? e.message : String(e) }, 'smtp transaction failed');
+  return reply(451, '4.3.0', 'Local error in processing, try again later');
+}

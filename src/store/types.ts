@@ -1,0 +1,232 @@
+// The mailbox store interface. Protocol servers (SMTP delivery, IMAP, POP3, HTTP) and the CLI
+// reach stored state only through this interface; `sqlite/` implements it for one machine and a
+// PostgreSQL backend will implement it for many. Everything is async so either backend fits.
+import type { MimePart, Envelope, ParsedMessage } from '../mime/types.js';
+
+export type SpecialUse = '\\Drafts' | '\\Sent' | '\\Junk' | '\\Trash' | '\\Archive' | '\\All' | '\\Flagged';
+
+export type StoreErrorCode = 'exists' | 'not-found' | 'invalid' | 'overquota' | 'in-use' | 'nonexistent-mailbox';
+
+export class StoreError extends Error {
+  constructor(public readonly code: StoreErrorCode, message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface Domain {
+  id: number;
+  name: string; // lower-case, IDNA A-label form
+  createdAt: Date;
+}
+
+export interface Account {
+  id: number;
+  address: string; // lower-case local@domain
+  domainId: number;
+  passwordHash: string;
+  /** 0 = unlimited. */
+  quotaBytes: number;
+  quotaMessages: number;
+  usedBytes: number;
+  usedMessages: number;
+  createdAt: Date;
+}
+
+export interface Alias {
+  id: number;
+  /** lower-case `local@domain`, or `@domain` for a catch-all. */
+  alias: string;
+  /** lower-case address of a local account (or, later, an external forward). */
+  target: string;
+  createdAt: Date;
+}
+
+export interface Mailbox {
+  id: number;
+  accountId: number;
+  /** Full hierarchical name with '/' as delimiter; the inbox is always "INBOX". */
+  name: string;
+  specialUse: SpecialUse | null;
+  subscribed: boolean;
+  uidValidity: number;
+  uidNext: number;
+  /** Highest MODSEQ of any change in this mailbox (RFC 7162); starts at 1. */
+  highestModseq: number;
+  messages: number;
+  unseen: number;
+  /** Sum of RFC822.SIZE of the messages (STATUS=SIZE). */
+  size: number;
+}
+
+/** The per-mailbox index entry of one message: all a client needs to synchronise. */
+export interface MessageIndexEntry {
+  uid: number;
+  modseq: number;
+  /** System flags (\Seen, \Answered, \Flagged, \Deleted, \Draft) and keywords, as stored. */
+  flags: string[];
+  internalDate: Date;
+  size: number;
+  /** Stable id of the message content within the account (RFC 8474 EMAILID); shared by copies. */
+  emailId: string;
+  threadId: string;
+}
+
+/** The full record of one message: index entry + what the parser extracted. */
+export interface MessageRecord extends MessageIndexEntry {
+  mailboxId: number;
+  /** Content address of the raw bytes in the blob store (sha256 hex). */
+  blobId: string;
+  tree: MimePart;
+  envelope: Envelope;
+  subject: string;
+  from: string; // decoded display form of the first From address, "" when none
+  date: Date | null;
+  messageId: string | null;
+  hasAttachments: boolean;
+}
+
+/** A message to put into a mailbox (delivery or APPEND). */
+export interface NewMessage {
+  raw: Buffer;
+  parsed: ParsedMessage;
+  flags?: string[];
+  internalDate?: Date;
+}
+
+export interface DeliveryItem extends NewMessage {
+  /** Idempotency key (queue id + recipient): a key already delivered yields 'duplicate', so a
+   * queue entry redelivered after a crash lands exactly once. */
+  deliveryKey: string;
+  accountId: number;
+  /** Target mailbox by special use (e.g. '\\Junk'); default INBOX. */
+  specialUse?: SpecialUse;
+}
+
+export type DeliveryOutcome =
+  | { status: 'delivered'; mailboxId: number; uid: number }
+  | { status: 'duplicate' }
+  | { status: 'overquota' }
+  | { status: 'no-account' };
+
+export type FlagOperation = 'add' | 'remove' | 'replace';
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed (new modseq and flags). */
+  updated: { uid: number; modseq: number; flags: string[] }[];
+  /** UIDs not changed because their modseq exceeded unchangedSince (CONDSTORE MODIFIED). */
+  modified: number[];
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  /** [source uid, destination uid] pairs in source order (UIDPLUS COPYUID). */
+  pairs: [number, number][];
+}
+
+export type ChangeKind =
+  | 'append'
+  | 'flags'
+  | 'expunge'
+  | 'mailbox-create'
+  | 'mailbox-rename'
+  | 'mailbox-delete'
+  | 'mailbox-subscribe';
+
+/** One entry of the change feed. `id` increases across the whole store, in commit order. */
+export interface Change {
+  id: number;
+  accountId: number;
+  mailboxId: number | null;
+  kind: ChangeKind;
+  uid: number | null;
+  modseq: number | null;
+  /** Mailbox name for mailbox-* changes (new name for a rename). */
+  name: string | null;
+  at: Date;
+}
+
+export type ChangeListener = (changes: Change[]) => void;
+
+export interface QuotaUsage {
+  usedBytes: number;
+  usedMessages: number;
+  quotaBytes: number;
+  quotaMessages: number;
+}
+
+export interface Store {
+  close(): Promise<void>;
+
+  // Domains
+  addDomain(name: string): Promise<Domain>;
+  getDomain(name: string): Promise<Domain | null>;
+  listDomains(): Promise<Domain[]>;
+  /** Refuses with 'in-use' while accounts or aliases of the domain exist. */
+  removeDomain(name: string): Promise<void>;
+
+  // Accounts (creating one also creates INBOX, Drafts, Sent, Junk, Trash, Archive)
+  addAccount(input: { address: string; passwordHash: string; quotaBytes?: number; quotaMessages?: number }): Promise<Account>;
+  getAccount(address: string): Promise<Account | null>;
+  getAccountById(id: number): Promise<Account | null>;
+  listAccounts(domain?: string): Promise<Account[]>;
+  setPasswordHash(address: string, passwordHash: string): Promise<void>;
+  setQuota(address: string, quota: { bytes?: number; messages?: number }): Promise<Account>;
+  /** Removes the account, its mailboxes, messages and aliases pointing to it. */
+  removeAccount(address: string): Promise<void>;
+
+  // Aliases
+  addAlias(alias: string, target: string): Promise<Alias>;
+  /** All targets of an exact alias (`a@d` or `@d`). */
+  getAliasTargets(alias: string): Promise<string[]>;
+  listAliases(domain?: string): Promise<Alias[]>;
+  /** Removes alias→target, or every target of the alias when target is omitted. */
+  removeAlias(alias: string, target?: string): Promise<void>;
+
+  // Mailboxes
+  listMailboxes(accountId: number): Promise<Mailbox[]>;
+  getMailbox(accountId: number, name: string): Promise<Mailbox | null>;
+  getMailboxById(id: number): Promise<Mailbox | null>;
+  createMailbox(accountId: number, name: string, opts?: { specialUse?: SpecialUse }): Promise<Mailbox>;
+  /** Renames the mailbox and its children. Renaming INBOX moves its messages to the new
+   * mailbox and leaves INBOX empty (RFC 3501 §6.3.5). */
+  renameMailbox(accountId: number, from: string, to: string): Promise<void>;
+  deleteMailbox(accountId: number, name: string): Promise<void>;
+  setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
+
+  // Messages
+  /** Delivers a batch in one transaction (blobs are fsynced first). */
+  deliver(items: DeliveryItem[]): Promise<DeliveryOutcome[]>;
+  /** IMAP APPEND; throws StoreError('overquota') when over quota. */
+  append(mailboxId: number, message: NewMessage): Promise<{ uid: number; uidValidity: number }>;
+  /** The index of a mailbox in UID order, optionally only entries with modseq > changedSince. */
+  listMessages(mailboxId: number, opts?: { changedSince?: number }): Promise<MessageIndexEntry[]>;
+  getMessages(mailboxId: number, uids: number[]): Promise<MessageRecord[]>;
+  readBlob(blobId: string): Promise<Buffer>;
+  readBlobRange(blobId: string, start: number, end: number): Promise<Buffer>;
+  setFlags(mailboxId: number, uids: number[], op: FlagOperation, flags: string[], unchangedSince?: number): Promise<FlagUpdateResult>;
+  copyMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
+  moveMessages(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<CopyResult>;
+  /** Removes the given messages (all \Deleted ones when uids is omitted); returns expunged UIDs. */
+  expunge(mailboxId: number, uids?: number[]): Promise<number[]>;
+  /** UIDs expunged with modseq > sinceModseq (QRESYNC VANISHED (EARLIER)). */
+  expungedSince(mailboxId: number, sinceModseq: number): Promise<number[]>;
+  /** Full-text search within a mailbox: UIDs whose text (headers + body) matches all words. */
+  searchText(mailboxId: number, query: string, where?: 'text' | 'body' | 'header'): Promise<number[]>;
+  getQuotaUsage(accountId: number): Promise<QuotaUsage>;
+
+  // Change feed
+  /** Changes with id > afterId, oldest first (all accounts when accountId is null). */
+  changesSince(accountId: number | null, afterId: number, limit?: number): Promise<Change[]>;
+  lastChangeId(): Promise<number>;
+  /** Calls listener with every new change of the account (or all accounts when null): at once
+   * for changes made through this Store object, within a short poll interval for changes made by
+   * other processes or Store objects on the same data. Returns an unsubscribe function. */
+  watch(accountId: number | null, listener: ChangeListener): () => void;
+
+  // Small server-wide key/value settings (e.g. whether the demo account was created)
+  getSetting(key: string): Promise<string | null>;
+  setSetting(key: string, value: string): Promise<void>;
+}
+
+export type { MimePart, Envelope, ParsedMessage };
