@@ -1,0 +1,295 @@
+// Content-addressed blob folder: raw message bytes stored once under
+// <root>/ab/cd/<sha256hex>. A blob is written to a temp file in its final folder, fsynced,
+// renamed into place and the folder fsynced (concurrent folder fsyncs are coalesced by
+// DirSyncer), so once put() resolves the bytes survive a power loss. Files are never rewritten.
+// Reference counting lives in the database; this module only moves bytes.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+
+const BLOB_ID = /^[0-9a-f]{64}$/;
+const TMP_SUFFIX = '.tmp';
+
+export function isBlobId(id: string): boolean {
+  return typeof id === 'string' && BLOB_ID.test(id);
+}
+
+export function blobIdOf(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(id: string) {
+    super(`blob ${id} not found`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Group commit for directory fsyncs: a caller's promise resolves after an fsync of the
+ * directory that STARTED after the call, and callers arriving while one is running share
+ * the next one, so N concurrent renames into one folder cost at most two fsyncs. */
+export class DirSyncer {
+  private readonly states = new Map<string, { running: Promise<void> | null; next: Promise<void> | null }>();
+  /** Number of fsync(2) calls issued (for tests and measurements). */
+  fsyncs = 0;
+
+  sync(dir: string): Promise<void> {
+    let s = this.states.get(dir);
+    if (!s) {
+      s = { running: null, next: null };
+      this.states.set(dir, s);
+    }
+    if (s.running === null) return this.start(dir, s);
+    if (s.next === null) {
+      const st = s;
+      const running = s.running;
+      const next: Promise<void> = running
+        .then(noop, noop)
+        .then(() => {
+          st.next = null;
+          return this.start(dir, st);
+        });
+      st.next = next;
+      return next;
+    }
+    return s.next;
+  }
+
+  private start(dir: string, s: { running: Promise<void> | null; next: Promise<void> | null }): Promise<void> {
+    this.fsyncs++;
+    const p: Promise<void> = fsyncDir(dir).finally(() => {
+      if (s.running === p) s.running = null;
+      if (s.running === null && s.next === null && this.states.get(dir) === s) this.states.delete(dir);
+    });
+    s.running = p;
+    return p;
+  }
+}
+
+function noop(): void {}
+
+export interface PutResult {
+  id: string;
+  size: number;
+  /** True when this call wrote the file (false: it already existed). */
+  created: boolean;
+}
+
+export class BlobStore {
+  readonly root: string;
+  readonly dirSyncer = new DirSyncer();
+  private readonly knownDirs = new Set<string>();
+  private readonly inflight = new Map<string, Promise<PutResult>>();
+  private tmpCounter = 0;
+  private readonly tmpTag = `${process.pid}.${randomBytes(4).toString('hex')}`;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  pathOf(id: string): string {
+    if (!isBlobId(id)) throw new BlobNotFoundError(String(id).slice(0, 80));
+    return path.join(this.root, id.slice(0, 2), id.slice(2, 4), id);
+  }
+
+  /** Stores the bytes (once) and resolves when they are durable. */
+  put(data: Buffer): Promise<PutResult> {
+    const id = blobIdOf(data);
+    const pending = this.inflight.get(id);
+    if (pending) return pending.then((r) => ({ ...r, created: false }));
+    const p = this.write(id, data).finally(() => this.inflight.delete(id));
+    this.inflight.set(id, p);
+    return p;
+  }
+
+  private async write(id: string, data: Buffer): Promise<PutResult> {
+    const file = this.pathOf(id);
+    const dir = path.dirname(file);
+    try {
+      const st = await fsp.stat(file);
+      if (st.size === data.length) return { id, size: data.length, created: false };
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+    await this.ensureDir(dir);
+    const tmp = path.join(dir, `${id}.${this.tmpTag}.${++this.tmpCounter}${TMP_SUFFIX}`);
+    try {
+      const fh = await fsp.open(tmp, 'wx', 0o640);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.unlink(tmp).catch(noop);
+      throw err;
+    }
+    await this.dirSyncer.sync(dir);
+    return { id, size: data.length, created: true };
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    const first = await fsp.mkdir(dir, { recursive: true });
+    if (first !== undefined) {
+      // New folders must be made durable in their parents too.
+      let d = dir;
+      const parents: string[] = [];
+      while (d.length >= first.length && d !== path.dirname(d)) {
+        parents.push(path.dirname(d));
+        d = path.dirname(d);
+      }
+      for (const p of parents.reverse()) await this.dirSyncer.sync(p);
+    }
+    this.knownDirs.add(dir);
+  }
+
+  /** Synchronous variant used inside a database transaction when a blob row is created
+   * but the file turned out to be missing (removed by a concurrent cleanup). */
+  ensureSync(id: string, data: Buffer): void {
+    const file = this.pathOf(id);
+    try {
+      if (fs.statSync(file).size === data.length) return;
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+    const dir = path.dirname(file);
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = path.join(dir, `${id}.${this.tmpTag}.${++this.tmpCounter}${TMP_SUFFIX}`);
+    const fd = fs.openSync(tmp, 'wx', 0o640);
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    fsyncDirSync(dir);
+    fsyncDirSync(path.dirname(dir));
+    fsyncDirSync(this.root);
+  }
+
+  exists(id: string): boolean {
+    return isBlobId(id) && fs.existsSync(this.pathOf(id));
+  }
+
+  async read(id: string): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.pathOf(id));
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new BlobNotFoundError(id);
+      throw err;
+    }
+  }
+
+  /** Bytes [start, end) of the blob, clamped to its size. */
+  async readRange(id: string, start: number, end: number): Promise<Buffer> {
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(this.pathOf(id), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new BlobNotFoundError(id);
+      throw err;
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const s = Math.max(0, Math.min(Math.floor(start), size));
+      const e = Math.max(s, Math.min(Math.floor(end), size));
+      const buf = Buffer.allocUnsafe(e - s);
+      let off = 0;
+      while (off < buf.length) {
+        const { bytesRead } = await fh.read(buf, off, buf.length - off, s + off);
+        if (bytesRead === 0) break;
+        off += bytesRead;
+      }
+      return off === buf.length ? buf : buf.subarray(0, off);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Removes a blob file (no error when already gone). Synchronous so it can run while the
+   * caller holds the database write lock. */
+  removeSync(id: string): void {
+    try {
+      fs.unlinkSync(this.pathOf(id));
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+    }
+  }
+
+  /** Walks the blob folder and reports, per leaf folder, the blob files and stale temp files
+   * older than `minAgeMs`. `visit` decides (and removes); returning false stops the walk. */
+  async walkOld(
+    minAgeMs: number,
+    visit: (ids: string[], staleTmp: string[]) => boolean | Promise<boolean>,
+  ): Promise<void> {
+    const cutoff = Date.now() - minAgeMs;
+    const level = async (dir: string): Promise<string[]> => {
+      try {
+        return (await fsp.readdir(dir, { withFileTypes: true }))
+          .filter((e) => e.isDirectory() && /^[0-9a-f]{2}$/.test(e.name))
+          .map((e) => e.name)
+          .sort();
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) return [];
+        throw err;
+      }
+    };
+    for (const a of await level(this.root)) {
+      for (const b of await level(path.join(this.root, a))) {
+        const dir = path.join(this.root, a, b);
+        let names: string[];
+        try {
+          names = await fsp.readdir(dir);
+        } catch (err) {
+          if (isErrno(err, 'ENOENT')) continue;
+          throw err;
+        }
+        const ids: string[] = [];
+        const tmps: string[] = [];
+        for (const name of names) {
+          const isTmp = name.endsWith(TMP_SUFFIX);
+          if (!isTmp && !isBlobId(name)) continue;
+          let st: fs.Stats;
+          try {
+            st = await fsp.stat(path.join(dir, name));
+          } catch {
+            continue;
+          }
+          if (st.mtimeMs > cutoff) continue;
+          if (isTmp) tmps.push(path.join(dir, name));
+          else ids.push(name);
+        }
+        if (ids.length || tmps.length) {
+          if ((await visit(ids, tmps)) === false) return;
+        }
+      }
+    }
+  }
+}

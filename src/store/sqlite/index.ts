@@ -1,0 +1,2 @@
+export { SqliteStore, emailIdString, threadIdString, type SqliteStoreOptions } from './store.js';
+export { MIGRATIONS, migrate, schemaVersion, type Migration } from './schema.js';

@@ -1,0 +1,170 @@
+// Schema migrations of the SQLite store. PRAGMA user_version holds the number of migrations
+// applied; at open every missing one runs, in order, inside one IMMEDIATE transaction, so an
+// older data folder is upgraded in place (and two processes opening it at once don't race).
+// A later schema change is one more function appended to MIGRATIONS — never edit a shipped one.
+import type Database from 'better-sqlite3';
+
+export type Migration = (db: Database.Database) => void;
+
+export const MIGRATIONS: readonly Migration[] = [
+  // v1: directory (domains, accounts, aliases), mailboxes, messages, blobs, threading, search.
+  (db) => {
+    db.exec(`
+      CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+
+      CREATE TABLE domains (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        address TEXT NOT NULL UNIQUE,
+        domain_id INTEGER NOT NULL REFERENCES domains(id),
+        password_hash TEXT NOT NULL,
+        quota_bytes INTEGER NOT NULL DEFAULT 0,
+        quota_messages INTEGER NOT NULL DEFAULT 0,
+        used_bytes INTEGER NOT NULL DEFAULT 0,
+        used_messages INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX accounts_domain ON accounts(domain_id);
+      CREATE TABLE aliases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alias TEXT NOT NULL,
+        target TEXT NOT NULL,
+        domain_id INTEGER NOT NULL REFERENCES domains(id),
+        created_at INTEGER NOT NULL,
+        UNIQUE (alias, target)
+      );
+      CREATE INDEX aliases_domain ON aliases(domain_id);
+      CREATE INDEX aliases_target ON aliases(target);
+
+      CREATE TABLE mailboxes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        special_use TEXT,
+        subscribed INTEGER NOT NULL DEFAULT 0,
+        uid_validity INTEGER NOT NULL,
+        uid_next INTEGER NOT NULL DEFAULT 1,
+        highest_modseq INTEGER NOT NULL DEFAULT 1,
+        messages INTEGER NOT NULL DEFAULT 0,
+        unseen INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (account_id, name)
+      );
+
+      -- refs = number of mailbox_messages rows (over all accounts) whose email uses the blob.
+      CREATE TABLE blobs (id TEXT PRIMARY KEY, size INTEGER NOT NULL, refs INTEGER NOT NULL) WITHOUT ROWID;
+
+      -- One row per message content per account, shared by its copies (refs = number of
+      -- mailbox_messages rows). thread_id NULL means "this email's own id".
+      CREATE TABLE emails (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL,
+        blob_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        thread_id INTEGER,
+        refs INTEGER NOT NULL,
+        message_id TEXT,
+        root_subject TEXT,
+        subject TEXT NOT NULL,
+        from_display TEXT NOT NULL,
+        date INTEGER,
+        has_attachments INTEGER NOT NULL,
+        parsed TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX emails_message_id ON emails(account_id, message_id) WHERE message_id IS NOT NULL;
+      CREATE INDEX emails_root_subject ON emails(account_id, root_subject, received_at) WHERE root_subject IS NOT NULL;
+
+      -- Every Message-ID seen in an account (own or referenced) -> thread.
+      CREATE TABLE thread_refs (
+        account_id INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        thread_id INTEGER NOT NULL,
+        PRIMARY KEY (account_id, message_id)
+      ) WITHOUT ROWID;
+
+      -- Keywords are case-insensitive; the first-seen spelling is kept per account.
+      CREATE TABLE keywords (
+        account_id INTEGER NOT NULL,
+        lname TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (account_id, lname)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE mailbox_messages (
+        mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+        uid INTEGER NOT NULL,
+        email_id INTEGER NOT NULL REFERENCES emails(id),
+        modseq INTEGER NOT NULL,
+        flags TEXT NOT NULL,
+        internal_date INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        thread_id INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      ) WITHOUT ROWID;
+      CREATE INDEX mailbox_messages_modseq ON mailbox_messages(mailbox_id, modseq);
+      CREATE INDEX mailbox_messages_email ON mailbox_messages(email_id);
+
+      -- Expunge tombstones for QRESYNC.
+      CREATE TABLE expunged (
+        mailbox_id INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, modseq, uid)
+      ) WITHOUT ROWID;
+
+      -- Contentless full-text index (rowid = emails.id): the text is not stored twice.
+      CREATE VIRTUAL TABLE email_text USING fts5(
+        header, body,
+        content = '', contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 2'
+      );
+    `);
+  },
+  // v2: delivery idempotency keys and the change feed.
+  (db) => {
+    db.exec(`
+      CREATE TABLE deliveries (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      CREATE TABLE changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL,
+        mailbox_id INTEGER,
+        kind TEXT NOT NULL,
+        uid INTEGER,
+        modseq INTEGER,
+        name TEXT,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX changes_account ON changes(account_id, id);
+    `);
+  },
+];
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies the missing migrations. Throws when the database is newer than the code. */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const target = migrations.length;
+  const check = (v: number) => {
+    if (v > target) {
+      throw new Error(`database schema version ${v} is newer than this program supports (${target}); upgrade Fjord Mail`);
+    }
+  };
+  const before = schemaVersion(db);
+  check(before);
+  if (before === target) return target;
+  db.transaction(() => {
+    const v = schemaVersion(db); // re-read under the write lock: another process may have migrated
+    check(v);
+    for (let i = v; i < target; i++) migrations[i]!(db);
+    db.pragma(`user_version = ${target}`);
+  }).immediate();
+  return target;
+}
