@@ -4,14 +4,10 @@
 import type { MimePart, ParsedMessage } from '../mime/types.js';
 
 export function shiftPart(part: MimePart, delta: number, isRoot: boolean): MimePart {
-  return {
-    ...part,
-    headerStart: isRoot ? 0 : part.headerStart + delta,
-    bodyStart: part.bodyStart + delta,
-    bodyEnd: part.bodyEnd + delta,
-    parts: part.parts?.map((p) => shiftPart(p, delta, false)),
-    message: part.message ? { envelope: part.message.envelope, part: shiftPart(part.message.part, delta, false) } : undefined,
-  };
+  const shifted: MimePart = { ...part, headerStart: isRoot ? 0 : part.headerStart + delta, bodyStart: part.bodyStart + delta, bodyEnd: part.bodyEnd + delta };
+  if (part.parts) shifted.parts = part.parts.map((p) => shiftPart(p, delta, false));
+  if (part.message) shifted.message = { envelope: part.message.envelope, part: shiftPart(part.message.part, delta, false) };
+  return shifted;
 }
 
 export function prependHeader(raw: Buffer, parsed: ParsedMessage, header: string): { raw: Buffer; parsed: ParsedMessage } {

@@ -64,7 +64,7 @@ export class SmtpTalk {
   }
 
   write(data: string | Buffer): void {
-    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
 
   async cmd(line: string): Promise<Reply> {

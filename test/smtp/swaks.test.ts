@@ -30,7 +30,7 @@ async function subjects(): Promise<string[]> {
 test('swaks delivers plain, pipelined and over STARTTLS', async () => {
   const plain = await swaks(['--to', 'alice@fjord.test', '--header', 'Subject: swaks plain']);
   assert.equal(plain.code, 0, plain.out);
-  assert.match(plain.out, /<~ {2}250 2\.6\.0 Ok: queued as/);
+  assert.match(plain.out, /<[-~] {1,2}250 2\.6\.0 Ok: queued as/);
   const piped = await swaks(['--to', 'alice@fjord.test', '--pipeline', '--header', 'Subject: swaks pipelined']);
   assert.equal(piped.code, 0, piped.out);
   const tls = await swaks(['--to', 'alice@fjord.test', '--tls', '--header', 'Subject: swaks tls']);
@@ -43,5 +43,5 @@ test('swaks delivers plain, pipelined and over STARTTLS', async () => {
 test('swaks sees 550 5.1.1 for an unknown user', async () => {
   const r = await swaks(['--to', 'ghost@fjord.test']);
   assert.notEqual(r.code, 0);
-  assert.match(r.out, /<\*\* {2}550 5\.1\.1 /);
+  assert.match(r.out, /<\*\* {1,2}550 5\.1\.1 /);
 });

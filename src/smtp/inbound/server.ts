@@ -42,7 +42,7 @@ export class InboundSmtp {
     const { config, tls } = deps;
     this.server = new SMTPServer({
       name: config.hostname,
-      banner: 'Fjord Mail ESMTP',
+      banner: 'Fjord Mail',
       key: tls.key,
       cert: tls.cert,
       size: config.smtp.maxMessageSize,
@@ -51,6 +51,7 @@ export class InboundSmtp {
       closeTimeout: 30_000,
       authOptional: true,
       disabledCommands: ['AUTH'],
+      hideENHANCEDSTATUSCODES: false,
       hideDSN: true, // DSN parameters arrive with outbound delivery (issue 6)
       resolver: { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => void deps.resolver.reverse(ip).then((n) => cb(null, n), (e: Error) => cb(e)) },
       logger: false,
