@@ -11,6 +11,8 @@ import { createResolver } from '../dns/resolver.js';
 import { loadTls } from '../tls/certificate.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryWorker } from '../delivery/worker.js';
+import { StoreDeliverer, type BatchDeliverer } from '../delivery/deliver-batch.js';
+import { ThreadDeliverer } from '../delivery/thread-deliverer.js';
 import type { InboundMeta } from '../delivery/inbound-meta.js';
 import { InboundSmtp } from '../smtp/inbound/server.js';
 import { formatListen } from '../config/listen.js';
@@ -33,14 +35,27 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   const resolver = createResolver(config.dns);
   const tls = await loadTls(config);
   const spool = new Spool<InboundMeta>(path.join(config.dataDir, 'queue', 'inbound'));
-  const worker = new DeliveryWorker(store, spool, logger.child({ svc: 'delivery' }), { batchSize: config.delivery.batchSize });
+  const deliveryLog = logger.child({ svc: 'delivery' });
+  let deliverer: BatchDeliverer;
+  if (config.delivery.thread) {
+    const threaded = new ThreadDeliverer(config.dataDir, config.log.level);
+    await threaded.started();
+    deliverer = threaded;
+  } else {
+    deliverer = new StoreDeliverer(store, deliveryLog);
+  }
+  const worker = new DeliveryWorker(deliverer, spool, deliveryLog, {
+    batchSize: config.delivery.batchSize,
+    // commits made on the delivery thread's own connection wake this process's watchers at once
+    onDelivered: config.delivery.thread ? () => store.poke() : undefined,
+  });
   worker.start();
 
   const addresses: RunningSystem['addresses'] = { smtp: null };
   let smtp: InboundSmtp | null = null;
   try {
     if (config.listen.smtp) {
-      smtp = new InboundSmtp({ config, store, spool, resolver, tls, logger: logger.child({ svc: 'smtp' }), onQueued: (id) => worker.enqueue(id) });
+      smtp = new InboundSmtp({ config, store, spool, resolver, tls, logger: logger.child({ svc: 'smtp' }), onQueued: (id, entry) => worker.enqueue(id, entry) });
       addresses.smtp = await smtp.listen(config.listen.smtp.host, config.listen.smtp.port);
       logger.info({ listen: formatListen({ host: addresses.smtp.address, port: addresses.smtp.port }) }, 'smtp listening');
     }

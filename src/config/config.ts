@@ -34,6 +34,8 @@ export interface Config {
   delivery: {
     /** Queue entries delivered per store transaction. */
     batchSize: number;
+    /** Parse and commit deliveries on a worker thread (the second core) instead of the main one. */
+    thread: boolean;
   };
   log: {
     level: string;
@@ -62,7 +64,7 @@ const DEFAULTS = {
     acceptBareLf: false,
   },
   tls: { cert: null, key: null },
-  delivery: { batchSize: 64 },
+  delivery: { batchSize: 64, thread: true },
   log: { level: 'info' },
 };
 
@@ -134,7 +136,10 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       cert: str(tls.cert, DEFAULTS.tls.cert, 'tls.cert'),
       key: str(tls.key, DEFAULTS.tls.key, 'tls.key'),
     },
-    delivery: { batchSize: Math.max(1, num(delivery.batchSize, DEFAULTS.delivery.batchSize, 'delivery.batchSize')) },
+    delivery: {
+      batchSize: Math.max(1, num(delivery.batchSize, DEFAULTS.delivery.batchSize, 'delivery.batchSize')),
+      thread: bool(delivery.thread, DEFAULTS.delivery.thread, 'delivery.thread'),
+    },
     log: { level: o.logLevel ?? str(log.level, DEFAULTS.log.level, 'log.level') ?? 'info' },
   };
   if (config.dns) parseListen(config.dns); // validate HOST:PORT early

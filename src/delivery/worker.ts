@@ -1,37 +1,46 @@
 // The delivery worker: moves messages from the inbound spool into mailboxes. It takes queued
-// entries in batches (one store transaction per batch), and removes an entry only after the
-// store has committed it for every recipient. Delivery keys (spool id + account) make a
-// redelivery after a crash a no-op, so each accepted message lands exactly once. While the
-// store is unavailable, entries stay queued and are retried with backoff.
+// entries in batches (one store transaction per batch, done by a BatchDeliverer, normally on its
+// own thread) and removes an entry from the spool only after the store has committed it for every
+// recipient. Delivery keys (spool id + account) make a redelivery after a crash a no-op, so each
+// accepted message lands exactly once. While the store is unavailable, entries stay queued and
+// are retried with backoff.
 import type { Logger } from '../log/logger.js';
-import type { Store, DeliveryItem } from '../store/types.js';
 import type { Spool } from '../queue/spool.js';
 import type { InboundMeta } from './inbound-meta.js';
-import { parseMessage } from '../mime/index.js';
-import { prependHeader } from './prepend.js';
+import type { BatchDeliverer, QueuedMessage } from './deliver-batch.js';
 
 export interface WorkerOptions {
   batchSize: number;
+  /** Batches handed to the deliverer at once: the next batch is read while one commits. */
+  inFlight?: number;
   /** Give up on a recipient that cannot be delivered (over quota) after this long. */
   maxAgeMs?: number;
+  /** Called after each committed batch (e.g. to wake watchers of another store connection). */
+  onDelivered?: () => void;
 }
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 5 * 60_000;
+/** Content of freshly accepted messages kept in memory so it need not be read back from disk. */
+const MAX_CACHED_BYTES = 256 * 1024 * 1024;
 
 export class DeliveryWorker {
   private readonly ready: string[] = [];
+  private readonly queued = new Set<string>();
   /** Entries waiting for a retry (a recipient over quota), with their timers. */
   private readonly waiting = new Map<string, NodeJS.Timeout>();
   private readonly attempts = new Map<string, number>();
-  private running: Promise<void> | null = null;
+  private readonly cache = new Map<string, { meta: InboundMeta; body: Buffer }>();
+  private cachedBytes = 0;
+  private active = 0;
+  private readonly batches = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly store: Store,
+    private readonly deliverer: BatchDeliverer,
     private readonly spool: Spool<InboundMeta>,
     private readonly logger: Logger,
     private readonly opts: WorkerOptions,
@@ -39,109 +48,108 @@ export class DeliveryWorker {
 
   /** Queues every entry left in the spool (after a restart or crash) and starts delivering. */
   start(): void {
-    for (const id of this.spool.recover()) this.ready.push(id);
+    for (const id of this.spool.recover()) this.push(id);
     this.kick();
   }
 
-  enqueue(id: string): void {
+  /** Queues a spooled entry. Passing its content saves reading it back from disk; content is
+   * kept in memory only up to a bound, beyond which the spool is read when its turn comes. */
+  enqueue(id: string, entry?: { meta: InboundMeta; body: Buffer }): void {
     if (this.stopped) return; // picked up by recover() at next start
-    this.ready.push(id);
+    if (entry && this.cachedBytes + entry.body.length <= MAX_CACHED_BYTES) {
+      this.cache.set(id, entry);
+      this.cachedBytes += entry.body.length;
+    }
+    this.push(id);
     this.kick();
   }
 
-  /** Finishes the batch under way; entries not yet delivered stay in the spool. */
+  /** Finishes the batches under way; entries not yet delivered stay in the spool. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.waiting.values()) clearTimeout(t);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.waiting.clear();
-    if (this.running) await this.running;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    while (this.batches.size) await Promise.allSettled([...this.batches]);
+    await this.deliverer.close();
   }
 
-  /** Resolves when nothing is ready to deliver (tests, benchmarks). */
+  /** Resolves when nothing is ready to deliver (tests, benchmarks, graceful stop). */
   idle(): Promise<void> {
-    if (!this.running && this.ready.length === 0) return Promise.resolve();
+    if (this.active === 0 && this.ready.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
   get pending(): number {
-    return this.ready.length + this.waiting.size;
+    return this.ready.length + this.active + this.waiting.size;
+  }
+
+  private push(id: string): void {
+    if (this.queued.has(id)) return;
+    this.queued.add(id);
+    this.ready.push(id);
   }
 
   private kick(): void {
-    if (this.running || this.stopped || this.retryTimer) return;
-    this.running = this.loop().finally(() => {
-      this.running = null;
-      if (this.ready.length) this.kick();
-      else for (const w of this.idleWaiters.splice(0)) w();
+    const limit = Math.max(1, this.opts.inFlight ?? 2);
+    while (!this.stopped && !this.retryTimer && this.ready.length && this.active < limit) {
+      const batch = this.ready.splice(0, this.opts.batchSize);
+      this.active++;
+      const p = this.run(batch).finally(() => {
+        this.active--;
+        this.batches.delete(p);
+        this.kick();
+        if (this.active === 0 && this.ready.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+      this.batches.add(p);
+    }
+  }
+
+  private take(id: string): Promise<QueuedMessage | null> {
+    const hit = this.cache.get(id);
+    if (hit) {
+      this.cache.delete(id);
+      this.cachedBytes -= hit.body.length;
+      return Promise.resolve({ id, ...hit });
+    }
+    return this.spool.read(id).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null; // already delivered and removed
+      throw e;
     });
   }
 
-  private async loop(): Promise<void> {
-    while (this.ready.length && !this.stopped) {
-      const batch = this.ready.splice(0, this.opts.batchSize);
-      try {
-        await this.deliverBatch(batch);
-        this.failures = 0;
-      } catch (e) {
-        // The store is down or failing: keep everything queued and retry the batch later.
-        this.ready.unshift(...batch);
-        const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures++, 12));
-        this.logger.error({ err: (e as Error).message, retryMs: delay, queued: this.ready.length }, 'delivery failed, will retry');
+  private async run(ids: string[]): Promise<void> {
+    let entries: (QueuedMessage | null)[] = [];
+    try {
+      entries = await Promise.all(ids.map((id) => this.take(id)));
+      const present = entries.filter((e): e is QueuedMessage => e !== null);
+      const outcomes = present.length ? await this.deliverer.deliver(present) : [];
+      this.failures = 0;
+      this.opts.onDelivered?.();
+      for (let i = 0; i < present.length; i++) {
+        const entry = present[i];
+        if (outcomes[i] === 'retry') {
+          this.queued.delete(entry.id);
+          this.scheduleRetry(entry.id, entry.meta.receivedAt);
+        } else {
+          await this.spool.remove(entry.id);
+          this.queued.delete(entry.id);
+          this.attempts.delete(entry.id);
+        }
+      }
+      for (let i = 0; i < ids.length; i++) if (entries[i] === null) this.queued.delete(ids[i]);
+    } catch (e) {
+      // The store is down or failing: keep everything queued (content is read back from the
+      // spool next time) and retry after a backoff.
+      this.ready.unshift(...ids);
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures++, 12));
+      this.logger.error({ err: (e as Error).message, retryMs: delay, queued: this.ready.length }, 'delivery failed, will retry');
+      if (!this.retryTimer && !this.stopped) {
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;
           this.kick();
         }, delay);
         this.retryTimer.unref();
-        return;
-      }
-    }
-  }
-
-  private async deliverBatch(ids: string[]): Promise<void> {
-    const entries = await Promise.all(
-      ids.map((id) =>
-        this.spool.read(id).catch((e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') return null; // already delivered and removed
-          throw e;
-        }),
-      ),
-    );
-    const items: DeliveryItem[] = [];
-    const owners: string[] = [];
-    for (const entry of entries) {
-      if (!entry) continue;
-      const parsed = parseMessage(entry.body);
-      for (const r of entry.meta.recipients) {
-        const account = await this.store.getAccount(r.account);
-        if (!account) {
-          this.logger.warn({ id: entry.id, rcpt: r.rcpt }, 'recipient account no longer exists; dropped');
-          continue;
-        }
-        const copy = prependHeader(entry.body, parsed, `Delivered-To: ${r.account}\r\n`);
-        items.push({
-          deliveryKey: `${entry.id}:${r.account}`,
-          accountId: account.id,
-          raw: copy.raw,
-          parsed: copy.parsed,
-          internalDate: new Date(entry.meta.receivedAt),
-        });
-        owners.push(entry.id);
-      }
-    }
-    const outcomes = items.length ? await this.store.deliver(items) : [];
-    const retry = new Set<string>();
-    outcomes.forEach((o, i) => {
-      if (o.status === 'overquota') retry.add(owners[i]);
-    });
-    for (const entry of entries) {
-      if (!entry) continue;
-      if (retry.has(entry.id)) {
-        this.scheduleRetry(entry.id, entry.meta.receivedAt);
-      } else {
-        await this.spool.remove(entry.id);
-        this.attempts.delete(entry.id);
-        this.logger.debug({ id: entry.id }, 'delivered');
       }
     }
   }

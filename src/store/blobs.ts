@@ -1,8 +1,8 @@
-// Content-addressed blob folder: raw message bytes stored once under
-// <root>/ab/cd/<sha256hex>. A blob is written to a temp file in its final folder, fsynced,
-// renamed into place and the folder fsynced (concurrent folder fsyncs are coalesced by
-// DirSyncer), so once put() resolves the bytes survive a power loss. Files are never rewritten.
-// Reference counting lives in the database; this module only moves bytes.
+// Content-addressed blob folder: raw message bytes stored once under <root>/ab/<sha256hex>
+// (256 folders: few enough that they all exist after warm-up, so a new blob never pays for a
+// mkdir). A blob is written, fdatasynced and its folder fsynced (concurrent folder fsyncs are
+// coalesced), so once put() resolves the bytes survive a power loss. Reference counting lives in
+// the database, which is the source of truth for which files are complete.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -112,12 +112,14 @@ export class BlobStore {
 
   pathOf(id: string): string {
     if (!isBlobId(id)) throw new BlobNotFoundError(String(id).slice(0, 80));
-    return path.join(this.root, id.slice(0, 2), id.slice(2, 4), id);
+    return path.join(this.root, id.slice(0, 2), id);
   }
 
   /** Stores the bytes (once) and resolves when they are durable. */
-  put(data: Buffer): Promise<PutResult> {
+  put(data: Buffer, known?: (id: string) => boolean): Promise<PutResult> {
     const id = blobIdOf(data);
+    // A blob the database references is complete and durable: no file system work at all.
+    if (known?.(id)) return Promise.resolve({ id, size: data.length, created: false });
     const pending = this.inflight.get(id);
     if (pending) return pending.then((r) => ({ ...r, created: false }));
     const p = this.write(id, data).finally(() => this.inflight.delete(id));
@@ -125,29 +127,19 @@ export class BlobStore {
     return p;
   }
 
+  /** Writes straight to the final name: the database is the source of truth, and only blobs it
+   * references are ever read, so a file torn by a crash is never seen (the next put of the same
+   * bytes rewrites it; the orphan sweep removes it otherwise). Saves a rename per message. */
   private async write(id: string, data: Buffer): Promise<PutResult> {
     const file = this.pathOf(id);
     const dir = path.dirname(file);
-    try {
-      const st = await fsp.stat(file);
-      if (st.size === data.length) return { id, size: data.length, created: false };
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) throw err;
-    }
     await this.ensureDir(dir);
-    const tmp = path.join(dir, `${id}.${this.tmpTag}.${++this.tmpCounter}${TMP_SUFFIX}`);
+    const fh = await fsp.open(file, 'w', 0o640);
     try {
-      const fh = await fsp.open(tmp, 'wx', 0o640);
-      try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, file);
-    } catch (err) {
-      await fsp.unlink(tmp).catch(noop);
-      throw err;
+      await fh.writeFile(data);
+      await fh.datasync();
+    } finally {
+      await fh.close();
     }
     await this.dirSyncer.sync(dir);
     return { id, size: data.length, created: true };
@@ -262,8 +254,8 @@ export class BlobStore {
       }
     };
     for (const a of await level(this.root)) {
-      for (const b of await level(path.join(this.root, a))) {
-        const dir = path.join(this.root, a, b);
+      {
+        const dir = path.join(this.root, a);
         let names: string[];
         try {
           names = await fsp.readdir(dir);

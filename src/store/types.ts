@@ -219,6 +219,9 @@ export interface Store {
   /** Changes with id > afterId, oldest first (all accounts when accountId is null). */
   changesSince(accountId: number | null, afterId: number, limit?: number): Promise<Change[]>;
   lastChangeId(): Promise<number>;
+  /** Look for changes made elsewhere now instead of at the next poll (e.g. right after another
+   * connection, such as the delivery thread, committed). */
+  poke(): void;
   /** Calls listener with every new change of the account (or all accounts when null): at once
    * for changes made through this Store object, within a short poll interval for changes made by
    * other processes or Store objects on the same data. Returns an unsubscribe function. */

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { REPO_ROOT } from './paths.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -71,26 +72,46 @@ export interface ServerProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns `fjord serve` and waits for its SMTP listener. */
-export function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [FJORD_BIN, 'serve', '--data', dataDir, '--smtp', '127.0.0.1:0', '--hostname', 'mx.fjord.test', '--no-demo', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+/** A port that was free a moment ago (the kernel picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start: ' + out)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const m = /"listen":"[^"]*:(\d+)","msg":"smtp listening"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, smtpPort: Number(m[1]), output: () => out, exited });
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening: ${out}`));
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
     });
+    srv.on('error', reject);
   });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** Spawns `fjord serve` on a free port and waits until its SMTP listener accepts connections. */
+export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+  const smtpPort = await freePort();
+  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--hostname', 'mx.fjord.test', '--no-demo', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r((exitCode = code))));
+  proc.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+  proc.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-100_000)));
+  const deadline = Date.now() + 30_000;
+  while (!(await canConnect(smtpPort))) {
+    if (exitCode !== undefined) throw new Error(`server exited (${exitCode}) before listening: ${out}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error('server did not start: ' + out);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { proc, smtpPort, output: () => out, exited };
 }

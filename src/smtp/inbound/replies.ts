@@ -1,7 +1,8 @@
 // SMTP replies with our own enhanced status codes (RFC 3463). smtp-server adds a generic
 // enhanced code derived from the reply code (550 → 5.1.1 even for a policy refusal), so replies
 // built here carry their precise code in the text, and the patch below keeps smtp-server from
-// prefixing a second one.
+// prefixing a second one. The same patch corks the socket so replies to pipelined commands
+// are written together.
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 export class SmtpReply extends Error {
@@ -21,8 +22,14 @@ type Send = (code: number, data?: unknown, context?: unknown) => void;
 const proto = SMTPConnection.prototype as unknown as { send: Send; __fjordPatched?: boolean };
 if (!proto.__fjordPatched) {
   const original = proto.send;
-  proto.send = function (this: unknown, code: number, data?: unknown, context?: unknown) {
+  proto.send = function (this: { _socket?: { cork(): void; uncork(): void; writable?: boolean } }, code: number, data?: unknown, context?: unknown) {
     if (typeof data === 'string' && ENHANCED.test(data)) context = false;
+    // Replies to pipelined commands leave in one segment (one write syscall) instead of one each.
+    const socket = this._socket;
+    if (socket && socket.writable) {
+      socket.cork();
+      process.nextTick(() => socket.uncork());
+    }
     return original.call(this, code, data, context);
   };
   proto.__fjordPatched = true;

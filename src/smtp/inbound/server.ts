@@ -24,7 +24,7 @@ export interface InboundDeps {
   tls: TlsMaterial;
   logger: Logger;
   /** Called with the spool id of each accepted message. */
-  onQueued: (id: string) => void;
+  onQueued: (id: string, entry: { meta: InboundMeta; body: Buffer }) => void;
 }
 
 interface SessionState {
@@ -179,14 +179,15 @@ export class InboundSmtp {
       recipients,
       client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' },
     };
+    const message = Buffer.concat([trace, data]);
     try {
-      await spool.put(meta, Buffer.concat([trace, data]), id);
+      await spool.put(meta, message, id);
     } catch (e) {
       if (e instanceof SpoolError && e.code === 'no-space') throw reply(452, '4.3.1', 'Insufficient system storage, try again later');
       throw e;
     }
     logger.info({ id, from: mailFrom, rcpts: recipients.length, size, ip: session.remoteAddress }, 'message queued');
-    this.deps.onQueued(id);
+    this.deps.onQueued(id, { meta, body: message });
     return `Ok: queued as ${id}`;
   }
 }

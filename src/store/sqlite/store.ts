@@ -820,7 +820,8 @@ export class SqliteStore implements Store {
 
   private async deliverInner(items: DeliveryItem[]): Promise<DeliveryOutcome[]> {
     const flags = items.map((it) => sortFlags(normalizeFlags(it.flags, true)));
-    const puts = await Promise.all(items.map((it) => this.blobs.put(it.raw)));
+    const known = (id: string) => this.get('SELECT 1 AS x FROM blobs WHERE id = ?', id) !== undefined;
+    const puts = await Promise.all(items.map((it) => this.blobs.put(it.raw, known)));
     this.checkOpen();
     const now = Date.now();
     let outcomes: DeliveryOutcome[];
@@ -866,7 +867,7 @@ export class SqliteStore implements Store {
     this.mailboxById(mailboxId);
     const flags = sortFlags(normalizeFlags(message.flags));
     return this.track((async () => {
-      const put = await this.blobs.put(message.raw);
+      const put = await this.blobs.put(message.raw, (id) => this.get('SELECT 1 AS x FROM blobs WHERE id = ?', id) !== undefined);
       this.checkOpen();
       let res: { uid: number; uidValidity: number };
       try {
