@@ -5,7 +5,7 @@
 // accepted message lands exactly once. While the store is unavailable, entries stay queued and
 // are retried with backoff.
 import type { Logger } from '../log/logger.js';
-import type { Spool } from '../queue/spool.js';
+import { SpoolError, type Spool } from '../queue/spool.js';
 import type { InboundMeta } from './inbound-meta.js';
 import type { BatchDeliverer, QueuedMessage } from './deliver-batch.js';
 
@@ -112,8 +112,14 @@ export class DeliveryWorker {
       this.cachedBytes -= hit.body.length;
       return Promise.resolve({ id, ...hit });
     }
-    return this.spool.read(id).catch((e: NodeJS.ErrnoException) => {
+    return this.spool.read(id).catch(async (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return null; // already delivered and removed
+      if (e instanceof SpoolError && e.code === 'corrupt') {
+        // A damaged entry must not stall everything behind it: keep its bytes aside for the operator.
+        this.logger.error({ id }, 'damaged queue entry; parked in queue/failed');
+        await this.spool.park(id, 'failed');
+        return null;
+      }
       throw e;
     });
   }
