@@ -36,18 +36,26 @@ export class ThreadDeliverer implements BatchDeliverer {
     return this.ready;
   }
 
-  private call(req: { op: 'deliver'; entries: QueuedMessage[] } | { op: 'close' }): Promise<unknown> {
+  private call(req: { op: 'deliver'; entries: QueuedMessage[] } | { op: 'close' }, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...req, seq });
+      this.worker.postMessage({ ...req, seq }, transfer);
     });
   }
 
   async deliver(entries: QueuedMessage[]): Promise<EntryOutcome[]> {
     await this.ready;
-    return (await this.call({ op: 'deliver', entries })) as EntryOutcome[];
+    // Hand message bytes over without copying when a Buffer owns its whole memory (messages
+    // over 4 KiB do; smaller ones share Node's pool and are copied). The caller does not use
+    // the bodies after delivery.
+    const transfer = new Set<ArrayBuffer>();
+    for (const e of entries) {
+      const ab = e.body.buffer;
+      if (ab instanceof ArrayBuffer && e.body.byteOffset === 0 && ab.byteLength === e.body.byteLength) transfer.add(ab);
+    }
+    return (await this.call({ op: 'deliver', entries }, [...transfer])) as EntryOutcome[];
   }
 
   async close(): Promise<void> {

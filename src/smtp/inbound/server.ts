@@ -10,7 +10,8 @@ import type { Store } from '../../store/types.js';
 import type { Resolver } from '../../dns/resolver.js';
 import type { TlsMaterial } from '../../tls/certificate.js';
 import { Spool, SpoolError, newSpoolId } from '../../queue/spool.js';
-import { resolveRecipient, isValidAddress } from '../../routing/resolve.js';
+import { isValidAddress } from '../../routing/resolve.js';
+import { RecipientCache } from '../../routing/recipient-cache.js';
 import { scanData } from './data-checks.js';
 import { traceHeaders } from './trace-headers.js';
 import { reply, SmtpReply } from './replies.js';
@@ -37,9 +38,11 @@ export class InboundSmtp {
   private readonly state = new WeakMap<SMTPServerSession, SessionState>();
   private readonly inflight = new Set<Promise<unknown>>();
   private closing = false;
+  private readonly recipients: RecipientCache;
 
   constructor(private readonly deps: InboundDeps) {
     const { config, tls } = deps;
+    this.recipients = new RecipientCache(deps.store);
     this.server = new SMTPServer({
       name: config.hostname,
       banner: 'Fjord Mail',
@@ -109,16 +112,16 @@ export class InboundSmtp {
   }
 
   private async rcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
-    const { store, config } = this.deps;
+    const { config } = this.deps;
     const state = this.session(session);
     if (state.recipients.size >= config.smtp.maxRecipients) throw reply(452, '4.5.3', 'Too many recipients');
     if (!isValidAddress(address.address)) throw reply(501, '5.1.3', 'Bad recipient address syntax');
-    const r = await resolveRecipient(store, address.address);
+    const r = await this.recipients.resolve(address.address);
     if (r.kind === 'not-local') throw reply(554, '5.7.1', 'Relay access denied');
     if (r.kind === 'unknown-user') throw reply(550, '5.1.1', 'No such user here');
     const declared = Number(session.envelope.mailFrom && (session.envelope.mailFrom as SMTPServerAddress).args && ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string>).SIZE) || 0;
     for (const acct of r.accounts) {
-      const a = await store.getAccount(acct);
+      const a = await this.recipients.account(acct);
       if (!a) continue;
       const fullBytes = a.quotaBytes > 0 && a.usedBytes + declared > a.quotaBytes;
       const fullCount = a.quotaMessages > 0 && a.usedMessages + 1 > a.quotaMessages;
@@ -138,40 +141,19 @@ export class InboundSmtp {
       else chunks.push(chunk);
     }
     if (over || stream.sizeExceeded) throw reply(552, '5.3.4', `Message size exceeds fixed maximum message size ${config.smtp.maxMessageSize}`);
-    const data = Buffer.concat(chunks, size);
-    const facts = scanData(data);
-    if (facts.hasNul) throw reply(554, '5.6.0', 'Message contains NUL characters');
-    if (facts.bareLineEnd && !config.smtp.acceptBareLf) throw reply(554, '5.6.0', 'Message contains bare CR or LF line endings (RFC 5321 section 2.3.8)');
-    if (facts.longLine) throw reply(554, '5.6.0', 'Message contains a line longer than 998 characters (RFC 5321 section 4.5.3.1.6)');
-    const body = (session.envelope.mailFrom as SMTPServerAddress | false) ? ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string> | false || {}).BODY : undefined;
-    const declared8bit = typeof body === 'string' && body.toUpperCase() === '8BITMIME';
-    if (facts.eightBit && !declared8bit && !session.envelope.smtpUtf8 && !config.smtp.accept8bitWithout8bitmime) {
-      throw reply(554, '5.6.0', '8-bit data requires BODY=8BITMIME (RFC 6152)');
-    }
+    // The stored message is the trace fields followed by the data: build it with one copy.
+    const id = newSpoolId();
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const trace = Buffer.from(this.traceFor(session, id, mailFrom));
+    const message = Buffer.concat([trace, ...chunks], trace.length + size);
+    chunks.length = 0;
+    this.check(message.subarray(trace.length), session);
 
     const state = this.session(session);
     const recipients: InboundMeta['recipients'] = [];
     for (const rcpt of session.envelope.rcptTo) {
       for (const account of state.recipients.get(rcpt.address) ?? []) recipients.push({ rcpt: rcpt.address, account });
     }
-    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    const id = newSpoolId();
-    const socket = session as unknown as { secure?: boolean; tlsOptions?: { name?: string; version?: string } | false };
-    const tls = socket.secure && socket.tlsOptions ? { protocol: socket.tlsOptions.version ?? 'TLS', cipher: socket.tlsOptions.name ?? 'unknown' } : null;
-    const trace = Buffer.from(
-      traceHeaders({
-        mailFrom,
-        heloName: session.hostNameAppearsAs ?? '',
-        clientIp: session.remoteAddress,
-        clientHostname: session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : null,
-        hostname: config.hostname,
-        queueId: id,
-        tls,
-        esmtp: session.transmissionType?.includes('ESMTP') ?? true,
-        singleRecipient: session.envelope.rcptTo.length === 1 ? session.envelope.rcptTo[0].address : null,
-        date: new Date(),
-      }),
-    );
     const meta: InboundMeta = {
       v: 1,
       receivedAt: Date.now(),
@@ -179,7 +161,6 @@ export class InboundSmtp {
       recipients,
       client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' },
     };
-    const message = Buffer.concat([trace, data]);
     try {
       await spool.put(meta, message, id);
     } catch (e) {
@@ -189,6 +170,37 @@ export class InboundSmtp {
     logger.info({ id, from: mailFrom, rcpts: recipients.length, size, ip: session.remoteAddress }, 'message queued');
     this.deps.onQueued(id, { meta, body: message });
     return `Ok: queued as ${id}`;
+  }
+
+  /** Refuses data RFC 5321/6152 forbid (and bare line ends, which enable SMTP smuggling). */
+  private check(data: Buffer, session: SMTPServerSession): void {
+    const { config } = this.deps;
+    const facts = scanData(data);
+    if (facts.hasNul) throw reply(554, '5.6.0', 'Message contains NUL characters');
+    if (facts.bareLineEnd && !config.smtp.acceptBareLf) throw reply(554, '5.6.0', 'Message contains bare CR or LF line endings (RFC 5321 section 2.3.8)');
+    if (facts.longLine) throw reply(554, '5.6.0', 'Message contains a line longer than 998 characters (RFC 5321 section 4.5.3.1.6)');
+    const args = session.envelope.mailFrom ? ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string> | false) : false;
+    const declared8bit = typeof (args || {}).BODY === 'string' && (args as Record<string, string>).BODY.toUpperCase() === '8BITMIME';
+    if (facts.eightBit && !declared8bit && !session.envelope.smtpUtf8 && !config.smtp.accept8bitWithout8bitmime) {
+      throw reply(554, '5.6.0', '8-bit data requires BODY=8BITMIME (RFC 6152)');
+    }
+  }
+
+  private traceFor(session: SMTPServerSession, id: string, mailFrom: string): string {
+    const socket = session as unknown as { secure?: boolean; tlsOptions?: { name?: string; version?: string } | false };
+    const tls = socket.secure && socket.tlsOptions ? { protocol: socket.tlsOptions.version ?? 'TLS', cipher: socket.tlsOptions.name ?? 'unknown' } : null;
+    return traceHeaders({
+      mailFrom,
+      heloName: session.hostNameAppearsAs ?? '',
+      clientIp: session.remoteAddress,
+      clientHostname: session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : null,
+      hostname: this.deps.config.hostname,
+      queueId: id,
+      tls,
+      esmtp: session.transmissionType?.includes('ESMTP') ?? true,
+      singleRecipient: session.envelope.rcptTo.length === 1 ? session.envelope.rcptTo[0].address : null,
+      date: new Date(),
+    });
   }
 }
 
