@@ -1,12 +1,11 @@
 // RCPT lookups hit the store several times (domain, account, aliases, catch-all); under load the
 // same few recipients repeat constantly. Results are kept for a short time: a new account or
-// alias is reachable within ttlMs, and quota is enforced exactly at delivery anyway.
-import type { Account, Store } from '../store/types.js';
+// alias is reachable within ttlMs. (Quota usage is not cached: it changes with every delivery.)
+import type { Store } from '../store/types.js';
 import { resolveRecipient, type Resolution } from './resolve.js';
 
 export class RecipientCache {
   private readonly resolutions = new Map<string, { at: number; value: Promise<Resolution> }>();
-  private readonly accounts = new Map<string, { at: number; value: Promise<Account | null> }>();
 
   constructor(
     private readonly store: Store,
@@ -16,10 +15,6 @@ export class RecipientCache {
 
   resolve(address: string): Promise<Resolution> {
     return this.cached(this.resolutions, address.toLowerCase(), (a) => resolveRecipient(this.store, a));
-  }
-
-  account(address: string): Promise<Account | null> {
-    return this.cached(this.accounts, address.toLowerCase(), (a) => this.store.getAccount(a));
   }
 
   private cached<T>(map: Map<string, { at: number; value: Promise<T> }>, key: string, load: (k: string) => Promise<T>): Promise<T> {

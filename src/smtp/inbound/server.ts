@@ -121,7 +121,7 @@ export class InboundSmtp {
     if (r.kind === 'unknown-user') throw reply(550, '5.1.1', 'No such user here');
     const declared = Number(session.envelope.mailFrom && (session.envelope.mailFrom as SMTPServerAddress).args && ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string>).SIZE) || 0;
     for (const acct of r.accounts) {
-      const a = await this.recipients.account(acct);
+      const a = await this.deps.store.getAccount(acct); // fresh: usage changes with every delivery
       if (!a) continue;
       const fullBytes = a.quotaBytes > 0 && a.usedBytes + declared > a.quotaBytes;
       const fullCount = a.quotaMessages > 0 && a.usedMessages + 1 > a.quotaMessages;
