@@ -7,6 +7,8 @@ import fs from 'node:fs/promises';
 export class DirSync {
   private current: Promise<void> | null = null;
   private next: Promise<void> | null = null;
+  /** fsync(2) calls issued (tests, measurements). */
+  fsyncs = 0;
 
   constructor(readonly dir: string) {}
 
@@ -22,6 +24,7 @@ export class DirSync {
   }
 
   private async run(): Promise<void> {
+    this.fsyncs++;
     try {
       const fh = await fs.open(this.dir, 'r');
       try {

@@ -1,12 +1,13 @@
 // Content-addressed blob folder: raw message bytes stored once under <root>/ab/<sha256hex>
 // (256 folders: few enough that they all exist after warm-up, so a new blob never pays for a
 // mkdir). A blob is written, fdatasynced and its folder fsynced (concurrent folder fsyncs are
-// coalesced), so once put() resolves the bytes survive a power loss. Reference counting lives in
+// coalesced by fs/dir-sync), so once put() resolves the bytes survive a power loss. Reference counting lives in
 // the database, which is the source of truth for which files are complete.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { dirSync } from '../fs/dir-sync.js';
 
 const BLOB_ID = /^[0-9a-f]{64}$/;
 const TMP_SUFFIX = '.tmp';
@@ -69,47 +70,6 @@ function fsyncDirSync(dir: string): void {
   }
 }
 
-/** Group commit for directory fsyncs: a caller's promise resolves after an fsync of the
- * directory that STARTED after the call, and callers arriving while one is running share
- * the next one, so N concurrent renames into one folder cost at most two fsyncs. */
-export class DirSyncer {
-  private readonly states = new Map<string, { running: Promise<void> | null; next: Promise<void> | null }>();
-  /** Number of fsync(2) calls issued (for tests and measurements). */
-  fsyncs = 0;
-
-  sync(dir: string): Promise<void> {
-    let s = this.states.get(dir);
-    if (!s) {
-      s = { running: null, next: null };
-      this.states.set(dir, s);
-    }
-    if (s.running === null) return this.start(dir, s);
-    if (s.next === null) {
-      const st = s;
-      const running = s.running;
-      const next: Promise<void> = running
-        .then(noop, noop)
-        .then(() => {
-          st.next = null;
-          return this.start(dir, st);
-        });
-      st.next = next;
-      return next;
-    }
-    return s.next;
-  }
-
-  private start(dir: string, s: { running: Promise<void> | null; next: Promise<void> | null }): Promise<void> {
-    this.fsyncs++;
-    const p: Promise<void> = fsyncDir(dir).finally(() => {
-      if (s.running === p) s.running = null;
-      if (s.running === null && s.next === null && this.states.get(dir) === s) this.states.delete(dir);
-    });
-    s.running = p;
-    return p;
-  }
-}
-
 function noop(): void {}
 
 export interface PutResult {
@@ -121,7 +81,6 @@ export interface PutResult {
 
 export class BlobStore {
   readonly root: string;
-  readonly dirSyncer = new DirSyncer();
   private readonly knownDirs = new Set<string>();
   private readonly slots = new Semaphore(SYNC_SLOTS);
   private readonly inflight = new Map<string, Promise<PutResult>>();
@@ -183,7 +142,7 @@ export class BlobStore {
       } finally {
         await fh.close();
       }
-      await this.dirSyncer.sync(dir);
+      await dirSync(dir).sync();
       return { id, size: data.length, created: true };
     }
     try {
@@ -191,7 +150,7 @@ export class BlobStore {
     } finally {
       fs.closeSync(fd);
     }
-    await this.dirSyncer.sync(dir);
+    await dirSync(dir).sync();
     return { id, size: data.length, created: true };
   }
 
@@ -217,7 +176,7 @@ export class BlobStore {
         parents.push(path.dirname(d));
         d = path.dirname(d);
       }
-      for (const p of parents.reverse()) await this.dirSyncer.sync(p);
+      for (const p of parents.reverse()) await dirSync(p).sync();
     }
     this.knownDirs.add(dir);
   }

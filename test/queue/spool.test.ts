@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Spool, SpoolError, type SpoolIo } from '../../src/queue/spool.js';
-import { DirSync } from '../../src/fs/dir-sync.js';
 import { tempDir } from '../helpers/system.js';
 
 const segFiles = (q: string) => fs.readdirSync(q).filter((n) => /^seg-\d+\.log$/.test(n)).sort();
@@ -314,24 +313,5 @@ test('when the failed tail cannot be cut off, the segment is sealed and the fail
   await s1.close();
   const s2 = new Spool<{ n: number }>(q);
   assert.deepEqual(s2.recover(), [ok1, ok2]);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-test('concurrent directory syncs are coalesced', async () => {
-  const dir = tempDir();
-  const s = new DirSync(dir);
-  let opened = 0;
-  const fsp = fs.promises;
-  const realOpen = fsp.open;
-  fsp.open = (async (...args: Parameters<typeof realOpen>) => {
-    opened++;
-    return realOpen(...args);
-  }) as typeof realOpen;
-  try {
-    await Promise.all(Array.from({ length: 50 }, () => s.sync()));
-  } finally {
-    fsp.open = realOpen;
-  }
-  assert.ok(opened <= 2, `50 concurrent requests used ${opened} fsyncs`);
   fs.rmSync(dir, { recursive: true, force: true });
 });

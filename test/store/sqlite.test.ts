@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { MIGRATIONS, migrate, schemaVersion } from '../../src/store/sqlite/schema.js';
-import { BlobStore, DirSyncer, blobIdOf } from '../../src/store/blobs.js';
+import { BlobStore, blobIdOf } from '../../src/store/blobs.js';
 import { runStoreSuite } from './store-suite.js';
 import { newMessage } from './fixtures.js';
 
@@ -194,19 +194,6 @@ describe('sqlite specifics', () => {
       assert.ok(fs.existsSync(blobs.pathOf(blobIdOf(kept.raw))));
     } finally {
       await store.close();
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('DirSyncer coalesces concurrent directory fsyncs', async () => {
-    const dir = await tempDir();
-    try {
-      const ds = new DirSyncer();
-      await Promise.all(Array.from({ length: 20 }, () => ds.sync(dir)));
-      assert.ok(ds.fsyncs <= 2, `fsyncs: ${ds.fsyncs}`);
-      await ds.sync(dir);
-      assert.ok(ds.fsyncs <= 3);
-    } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }
   });
