@@ -206,3 +206,36 @@ test('DATA without recipients and commands out of order get 503', async () => {
   assert.equal((await c.cmd('RCPT TO:<bob@fjord.test>')).code, 503);
   await c.quit();
 });
+
+test('hostile input: an endless command line, binary garbage and a flood of bad commands leave the server serving', async () => {
+  const long = await session();
+  long.write('MAIL FROM:<' + 'a'.repeat(200_000));
+  const r = await long.read();
+  assert.ok(r.code >= 500 || r.code === 421 || r.code === 0, `over-long command refused (${r.code} ${r.text})`);
+  long.close();
+
+  const garbage = await session();
+  garbage.write(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+  garbage.write('\r\n');
+  const g = await garbage.read();
+  assert.ok(g.code >= 500 || g.code === 421 || g.code === 0, `garbage refused (${g.code})`);
+  garbage.close();
+
+  const flood = await session();
+  let last = 0;
+  for (let i = 0; i < 30; i++) {
+    const x = await flood.cmd('XYZZY' + i);
+    last = x.code;
+    if (x.code === 0 || x.code === 421) break;
+    assert.equal(x.code, 500);
+  }
+  flood.close();
+  assert.ok(last === 500 || last === 421 || last === 0);
+
+  // still healthy for everyone else
+  const c = await session();
+  assert.equal((await c.cmd('MAIL FROM:<sender@example.net>')).code, 250);
+  assert.equal((await c.cmd('RCPT TO:<alice@fjord.test>')).code, 250);
+  assert.equal((await c.data(makeMessage({ to: 'alice@fjord.test', subject: 'after the abuse' }))).code, 250);
+  await c.quit();
+});
