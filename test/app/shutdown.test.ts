@@ -44,3 +44,19 @@ test('SIGTERM finishes the in-flight transaction, refuses new connections and ex
     fs.rmSync(data, { recursive: true, force: true });
   }
 });
+
+test('SIGINT (Ctrl-C) stops an idle server cleanly with exit 0', async () => {
+  const data = tempDir();
+  try {
+    const server = await spawnServer(data);
+    const idle = await SmtpTalk.connect(server.smtpPort);
+    assert.equal((await idle.read()).code, 220);
+    server.proc.kill('SIGINT');
+    const bye = await idle.read();
+    assert.ok(bye.code === 421 || bye.code === 0, `idle session told to go away (${bye.code})`);
+    assert.equal(await server.exited, 0);
+    idle.close();
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+});
