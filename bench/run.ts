@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { REPO_ROOT } from '../test/helpers/paths.js';
-import { benchSmtpInbound } from './smtp-inbound.js';
+import { benchSmtpInbound, type SmtpBenchResult } from './smtp-inbound.js';
 import { benchStoreRead } from './store-read.js';
 
 const only = process.argv[2];
@@ -12,11 +12,20 @@ const results: Record<string, unknown> = {
   machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
 };
 
+/** This machine's speed varies a lot from run to run (shared host): run each case several
+ * times and report the median run (by delivered msg/s), with the spread. */
+async function repeated(name: string, sizes: number[], total: number, runs = 3): Promise<SmtpBenchResult & { runs: number[] }> {
+  const all: SmtpBenchResult[] = [];
+  for (let i = 0; i < runs; i++) all.push(await benchSmtpInbound(name, sizes, total));
+  all.sort((a, b) => a.deliveredPerSec - b.deliveredPerSec);
+  return { ...all[Math.floor(all.length / 2)], runs: all.map((r) => r.deliveredPerSec) };
+}
+
 if (!only || only === 'smtp') {
-  const r20 = await benchSmtpInbound('smtp-20KB', [20_000], 10_000);
-  console.log(`SMTP→mailbox, 20 KB, 20 clients, fsync on: ${r20.deliveredPerSec} msg/s delivered (${r20.acceptedPerSec} msg/s accepted), DATA→250 p50 ${r20.latencyMs.p50} ms, p99 ${r20.latencyMs.p99} ms (target ≥ 1000 msg/s)`);
-  const mix = await benchSmtpInbound('smtp-mix-2K-20K-200K', [2_000, 20_000, 200_000], 6_000);
-  console.log(`SMTP→mailbox, mix 2/20/200 KB, 20 clients: ${mix.deliveredPerSec} msg/s delivered (${mix.acceptedPerSec} accepted), DATA→250 p50 ${mix.latencyMs.p50} ms, p99 ${mix.latencyMs.p99} ms`);
+  const r20 = await repeated('smtp-20KB', [20_000], 10_000);
+  console.log(`SMTP→mailbox, 20 KB, 20 clients, fsync on: ${r20.deliveredPerSec} msg/s delivered (median of ${r20.runs.join(', ')}), ${r20.acceptedPerSec} msg/s accepted, DATA→250 p50 ${r20.latencyMs.p50} ms, p99 ${r20.latencyMs.p99} ms (target ≥ 1000 msg/s)`);
+  const mix = await repeated('smtp-mix-2K-20K-200K', [2_000, 20_000, 200_000], 6_000);
+  console.log(`SMTP→mailbox, mix 2/20/200 KB, 20 clients: ${mix.deliveredPerSec} msg/s delivered (median of ${mix.runs.join(', ')}), ${mix.acceptedPerSec} accepted, DATA→250 p50 ${mix.latencyMs.p50} ms, p99 ${mix.latencyMs.p99} ms`);
   results.smtp = [r20, mix];
 }
 if (!only || only === 'store') {
