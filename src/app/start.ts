@@ -16,6 +16,7 @@ import { ThreadDeliverer } from '../delivery/thread-deliverer.js';
 import type { InboundMeta } from '../delivery/inbound-meta.js';
 import { InboundSmtp } from '../smtp/inbound/server.js';
 import { formatListen } from '../config/listen.js';
+import { DataLock } from './data-lock.js';
 
 export interface RunningSystem {
   config: Config;
@@ -31,7 +32,11 @@ const DRAIN_ON_STOP_MS = 10_000;
 
 export async function startSystem(config: Config, logger: Logger): Promise<RunningSystem> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore({ dataDir: config.dataDir });
+  const lock = DataLock.acquire(config.dataDir);
+  const store = await openStore({ dataDir: config.dataDir }).catch((e) => {
+    lock.release();
+    throw e;
+  });
   const resolver = createResolver(config.dns);
   const tls = await loadTls(config);
   const spool = new Spool<InboundMeta>(path.join(config.dataDir, 'queue', 'inbound'));
@@ -49,7 +54,6 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     // commits made on the delivery thread's own connection wake this process's watchers at once
     onDelivered: config.delivery.thread ? () => store.poke() : undefined,
   });
-  worker.start();
 
   const addresses: RunningSystem['addresses'] = { smtp: null };
   let smtp: InboundSmtp | null = null;
@@ -62,8 +66,11 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   } catch (e) {
     await worker.stop();
     await store.close();
+    lock.release();
     throw e;
   }
+  // Listeners first, then the backlog: a server that cannot bind must not start delivering.
+  worker.start();
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -73,6 +80,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       await Promise.race([worker.idle(), new Promise((r) => setTimeout(r, DRAIN_ON_STOP_MS).unref())]);
       await worker.stop();
       await store.close();
+      lock.release();
       logger.info('stopped');
     })());
 

@@ -17,6 +17,8 @@ export interface Config {
   smtp: {
     /** Largest message accepted (SIZE), in bytes. */
     maxMessageSize: number;
+    /** Message data all sessions together may hold in memory; beyond it DATA gets 452 4.3.1. */
+    maxBufferedBytes: number;
     maxRecipients: number;
     maxClients: number;
     /** Idle socket timeout in ms. */
@@ -57,6 +59,7 @@ const DEFAULTS = {
   listen: { smtp: '127.0.0.1:2525' },
   smtp: {
     maxMessageSize: 50 * 1024 * 1024,
+    maxBufferedBytes: 1024 * 1024 * 1024,
     maxRecipients: 100,
     maxClients: 1000,
     socketTimeout: 5 * 60 * 1000,
@@ -126,6 +129,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
     listen: { smtp: parseListen(smtpListen) },
     smtp: {
       maxMessageSize: num(smtp.maxMessageSize, DEFAULTS.smtp.maxMessageSize, 'smtp.maxMessageSize'),
+      maxBufferedBytes: num(smtp.maxBufferedBytes, DEFAULTS.smtp.maxBufferedBytes, 'smtp.maxBufferedBytes'),
       maxRecipients: num(smtp.maxRecipients, DEFAULTS.smtp.maxRecipients, 'smtp.maxRecipients'),
       maxClients: num(smtp.maxClients, DEFAULTS.smtp.maxClients, 'smtp.maxClients'),
       socketTimeout: num(smtp.socketTimeout, DEFAULTS.smtp.socketTimeout, 'smtp.socketTimeout'),

@@ -6,6 +6,9 @@ import type { InboundMeta } from './inbound-meta.js';
 import { parseMessage } from '../mime/index.js';
 import { prependHeader } from './prepend.js';
 
+/** Message copies committed in one store transaction at most (besides at least one copy). */
+const MAX_TRANSACTION_BYTES = 64 * 1024 * 1024;
+
 export interface QueuedMessage {
   id: string;
   meta: InboundMeta;
@@ -28,8 +31,22 @@ export class StoreDeliverer implements BatchDeliverer {
   ) {}
 
   async deliver(entries: QueuedMessage[]): Promise<EntryOutcome[]> {
-    const items: DeliveryItem[] = [];
-    const owner: number[] = [];
+    const result: EntryOutcome[] = entries.map(() => 'done');
+    let items: DeliveryItem[] = [];
+    let owner: number[] = [];
+    let bytes = 0;
+    // Every recipient gets its own copy (its own Delivered-To): a big message to many recipients
+    // is committed in several transactions so the copies held at once stay bounded.
+    const flush = async () => {
+      const outcomes = items.length ? await this.store.deliver(items) : [];
+      outcomes.forEach((o, i) => {
+        if (o.status === 'overquota') result[owner[i]] = 'retry';
+        else if (o.status === 'no-account') this.logger.warn({ key: items[i].deliveryKey }, 'recipient account vanished before delivery; dropped');
+      });
+      items = [];
+      owner = [];
+      bytes = 0;
+    };
     for (let e = 0; e < entries.length; e++) {
       const entry = entries[e];
       const parsed = parseMessage(entry.body);
@@ -42,13 +59,11 @@ export class StoreDeliverer implements BatchDeliverer {
         const copy = prependHeader(entry.body, parsed, `Delivered-To: ${r.account}\r\n`);
         items.push({ deliveryKey: `${entry.id}:${r.account}`, accountId: account.id, raw: copy.raw, parsed: copy.parsed, internalDate: new Date(entry.meta.receivedAt) });
         owner.push(e);
+        bytes += copy.raw.length;
+        if (bytes >= MAX_TRANSACTION_BYTES) await flush();
       }
     }
-    const result: EntryOutcome[] = entries.map(() => 'done');
-    const outcomes = items.length ? await this.store.deliver(items) : [];
-    outcomes.forEach((o, i) => {
-      if (o.status === 'overquota') result[owner[i]] = 'retry';
-    });
+    await flush();
     return result;
   }
 

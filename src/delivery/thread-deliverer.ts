@@ -1,55 +1,76 @@
 // A BatchDeliverer that runs StoreDeliverer in a worker thread with its own store connection.
+// A thread that dies (a crash in native code, out of memory) is replaced at the next batch:
+// the batch it held is retried by the delivery worker, and delivery keys make that safe.
 import { Worker } from 'node:worker_threads';
 import type { BatchDeliverer, EntryOutcome, QueuedMessage } from './deliver-batch.js';
 import type { ThreadReply } from './thread-main.js';
 
-export class ThreadDeliverer implements BatchDeliverer {
-  private readonly worker: Worker;
-  private seq = 0;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly ready: Promise<void>;
-  private dead: Error | null = null;
+interface Thread {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>;
+  dead: Error | null;
+}
 
-  constructor(dataDir: string, logLevel: string) {
-    this.worker = new Worker(new URL('./thread-main.js', import.meta.url), { workerData: { dataDir, logLevel } });
-    this.ready = new Promise((resolve, reject) => {
-      this.pending.set(0, { resolve: () => resolve(), reject });
-    });
-    this.worker.on('message', (r: ThreadReply) => {
-      const p = this.pending.get(r.seq);
+export class ThreadDeliverer implements BatchDeliverer {
+  private thread: Thread;
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly logLevel: string,
+    private readonly onRestart: (reason: string) => void = () => {},
+  ) {
+    this.thread = this.spawn();
+  }
+
+  private spawn(): Thread {
+    const worker = new Worker(new URL('./thread-main.js', import.meta.url), { workerData: { dataDir: this.dataDir, logLevel: this.logLevel } });
+    const t: Thread = { worker, ready: Promise.resolve(), pending: new Map(), dead: null };
+    t.ready = new Promise((resolve, reject) => t.pending.set(0, { resolve: () => resolve(), reject }));
+    t.ready.catch(() => {}); // observed by started()/deliver()
+    worker.on('message', (r: ThreadReply) => {
+      const p = t.pending.get(r.seq);
       if (!p) return;
-      this.pending.delete(r.seq);
+      t.pending.delete(r.seq);
       if (r.ok) p.resolve(r.result);
       else p.reject(new Error(r.error));
     });
     const fail = (e: Error) => {
-      this.dead = e;
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
+      t.dead ??= e;
+      for (const p of t.pending.values()) p.reject(e);
+      t.pending.clear();
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`delivery thread exited (${code})`)));
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`delivery thread exited (${code})`)));
+    return t;
   }
 
   /** Resolves once the thread has opened its store (so start-up errors surface at start). */
   started(): Promise<void> {
-    return this.ready;
+    return this.thread.ready;
   }
 
   private call(req: { op: 'deliver'; entries: QueuedMessage[] } | { op: 'close' }, transfer: ArrayBuffer[] = []): Promise<unknown> {
-    if (this.dead) return Promise.reject(this.dead);
+    const t = this.thread;
+    if (t.dead) return Promise.reject(t.dead);
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...req, seq }, transfer);
+      t.pending.set(seq, { resolve, reject });
+      t.worker.postMessage({ ...req, seq }, transfer);
     });
   }
 
   async deliver(entries: QueuedMessage[]): Promise<EntryOutcome[]> {
-    await this.ready;
+    if (this.thread.dead && !this.closed) {
+      this.onRestart(this.thread.dead.message);
+      this.thread = this.spawn();
+    }
+    await this.thread.ready;
     // Hand message bytes over without copying when a Buffer owns its whole memory (messages
     // over 4 KiB do; smaller ones share Node's pool and are copied). The caller does not use
-    // the bodies after delivery.
+    // the bodies after delivery (a failed batch is read again from the spool).
     const transfer = new Set<ArrayBuffer>();
     for (const e of entries) {
       const ab = e.body.buffer;
@@ -59,8 +80,9 @@ export class ThreadDeliverer implements BatchDeliverer {
   }
 
   async close(): Promise<void> {
-    if (this.dead) return;
+    this.closed = true;
+    if (this.thread.dead) return;
     await this.call({ op: 'close' }).catch(() => undefined);
-    await this.worker.terminate();
+    await this.thread.worker.terminate();
   }
 }

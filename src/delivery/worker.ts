@@ -23,6 +23,10 @@ const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** Content of freshly accepted messages kept in memory so it need not be read back from disk. */
 const MAX_CACHED_BYTES = 256 * 1024 * 1024;
+/** Failures of a message delivered alone (while others succeed) before it is set aside. */
+const MAX_STRIKES = 3;
+/** Message bytes read into one batch at most (besides at least one message). */
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
 
 export class DeliveryWorker {
   private readonly ready: string[] = [];
@@ -37,6 +41,11 @@ export class DeliveryWorker {
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private stopped = false;
+  /** After a batch fails, its entries are retried one per batch, to find a message that makes
+   * every batch fail (a poison message) instead of retrying it with others forever. */
+  private isolate = 0;
+  private readonly strikes = new Map<string, number>();
+  private lastBatchOk = true;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -93,7 +102,8 @@ export class DeliveryWorker {
   private kick(): void {
     const limit = Math.max(1, this.opts.inFlight ?? 2);
     while (!this.stopped && !this.retryTimer && this.ready.length && this.active < limit) {
-      const batch = this.ready.splice(0, this.opts.batchSize);
+      const batch = this.ready.splice(0, this.isolate > 0 ? 1 : this.opts.batchSize);
+      if (this.isolate > 0) this.isolate--;
       this.active++;
       const p = this.run(batch).finally(() => {
         this.active--;
@@ -127,10 +137,21 @@ export class DeliveryWorker {
   private async run(ids: string[]): Promise<void> {
     let entries: (QueuedMessage | null)[] = [];
     try {
-      entries = await Promise.all(ids.map((id) => this.take(id)));
+      // Read in order until the batch holds enough bytes; the rest go back to the front.
+      let bytes = 0;
+      for (let i = 0; i < ids.length; i++) {
+        if (bytes >= MAX_BATCH_BYTES) {
+          this.ready.unshift(...ids.splice(i));
+          break;
+        }
+        const entry = await this.take(ids[i]);
+        entries.push(entry);
+        bytes += entry ? entry.body.length : 0;
+      }
       const present = entries.filter((e): e is QueuedMessage => e !== null);
       const outcomes = present.length ? await this.deliverer.deliver(present) : [];
       this.failures = 0;
+      this.lastBatchOk = true;
       this.opts.onDelivered?.();
       for (let i = 0; i < present.length; i++) {
         const entry = present[i];
@@ -145,9 +166,26 @@ export class DeliveryWorker {
       }
       for (let i = 0; i < ids.length; i++) if (entries[i] === null) this.queued.delete(ids[i]);
     } catch (e) {
-      // The store is down or failing: keep everything queued (content is read back from the
-      // spool next time) and retry after a backoff.
-      this.ready.unshift(...ids);
+      // The store is down or failing, or one message breaks the batch: keep everything queued
+      // (content is read back from the spool next time) and retry after a backoff, one by one.
+      const again = ids.filter((id) => this.queued.has(id) && !this.waiting.has(id));
+      if (again.length > 1) this.isolate = Math.max(this.isolate, again.length);
+      else if (again.length === 1 && this.lastBatchOk) {
+        // It failed alone while other deliveries succeed: count it against the message.
+        const n = (this.strikes.get(again[0]) ?? 0) + 1;
+        this.strikes.set(again[0], n);
+        if (n >= MAX_STRIKES) {
+          const id = again.pop()!;
+          this.strikes.delete(id);
+          this.queued.delete(id);
+          this.logger.error({ id, err: (e as Error).message }, 'message fails delivery on its own; parked in queue/failed');
+          await this.spool.park(id, 'failed').catch((err) => this.logger.error({ id, err: (err as Error).message }, 'park failed'));
+        }
+      }
+      this.lastBatchOk = false;
+      // a batch goes back to the front; a single failing message behind the others, so they go on
+      if (again.length === 1) this.ready.push(again[0]);
+      else this.ready.unshift(...again);
       const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.failures++, 12));
       this.logger.error({ err: (e as Error).message, retryMs: delay, queued: this.ready.length }, 'delivery failed, will retry');
       if (!this.retryTimer && !this.stopped) {

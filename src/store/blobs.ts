@@ -120,7 +120,12 @@ export class BlobStore {
     // large blobs (which would block the thread) and the fdatasync go through the pool.
     let fd: number;
     if (data.length <= SYNC_WRITE_MAX) {
-      fd = fs.openSync(file, 'w', 0o640);
+      try {
+        fd = fs.openSync(file, 'wx', 0o640);
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw err;
+        return this.replace(id, file, data);
+      }
       try {
         fs.writeFileSync(fd, data);
       } catch (err) {
@@ -128,7 +133,13 @@ export class BlobStore {
         throw err;
       }
     } else {
-      const fh = await fsp.open(file, 'w', 0o640);
+      let fh: fsp.FileHandle;
+      try {
+        fh = await fsp.open(file, 'wx', 0o640);
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw err;
+        return this.replace(id, file, data);
+      }
       try {
         await fh.writeFile(data);
       } catch (err) {
@@ -152,6 +163,28 @@ export class BlobStore {
     }
     await dirSync(dir).sync();
     return { id, size: data.length, created: true };
+  }
+
+  /** The file exists: complete and possibly referenced (a row committed after our check, another
+   * writer), or torn by a crash. Never truncate it in place: write the same bytes beside it and
+   * rename over it, so readers only ever see a whole file. */
+  private async replace(id: string, file: string, data: Buffer): Promise<PutResult> {
+    const tmp = `${file}.${this.tmpTag}.${++this.tmpCounter}${TMP_SUFFIX}`;
+    try {
+      const fh = await fsp.open(tmp, 'wx', 0o640);
+      try {
+        await fh.writeFile(data);
+        await this.datasync(fh.fd);
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.unlink(tmp).catch(noop);
+      throw err;
+    }
+    await dirSync(path.dirname(file)).sync();
+    return { id, size: data.length, created: false };
   }
 
   /** fdatasync through the pool, a bounded number at a time: a batch of blobs must not queue

@@ -1,5 +1,6 @@
 // First start of a new data folder: a demo domain and account so the quick start has something
-// to send mail to. Credentials go to the terminal once, never to the logs.
+// to send mail to. Credentials go to the terminal once, on stderr: stdout carries the JSON log
+// stream, which log collectors keep.
 import type { AddressInfo } from 'node:net';
 import type { Store } from '../../store/types.js';
 import { hashPassword, generatePassword } from '../../auth/password.js';
@@ -18,7 +19,7 @@ export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | 
   await store.addAccount({ address: DEMO_ACCOUNT, passwordHash: await hashPassword(password) });
   await store.setSetting('demo-created', new Date().toISOString());
   const smtp = addresses.smtp ? `${addresses.smtp.address}:${addresses.smtp.port}` : 'off';
-  process.stdout.write(
+  process.stderr.write(
     [
       '',
       '  Fjord Mail is running with a demo account (created on this first start):',

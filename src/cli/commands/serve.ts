@@ -21,7 +21,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
   });
   const logger = createLogger(config.log.level);
   const system = await startSystem(config, logger);
-  if (!values['no-demo']) await ensureDemo(system.store, system.addresses);
 
   let signals = 0;
   const onSignal = (sig: string) => {
@@ -40,4 +39,13 @@ export async function serveCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+
+  if (!values['no-demo']) {
+    try {
+      await ensureDemo(system.store, system.addresses);
+    } catch (e) {
+      await system.stop();
+      throw new Error(`could not create the demo account: ${(e as Error).message}`);
+    }
+  }
 }

@@ -38,6 +38,8 @@ export class InboundSmtp {
   private readonly state = new WeakMap<SMTPServerSession, SessionState>();
   private readonly inflight = new Set<Promise<unknown>>();
   private closing = false;
+  /** Bytes of message data held by all sessions right now (bounded by smtp.maxBufferedBytes). */
+  private heldBytes = 0;
   private readonly recipients: RecipientCache;
 
   constructor(private readonly deps: InboundDeps) {
@@ -134,13 +136,36 @@ export class InboundSmtp {
     const { config, spool, logger } = this.deps;
     const chunks: Buffer[] = [];
     let size = 0;
+    let held = 0; // bytes of this message counted in this.heldBytes
     let over = false;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > config.smtp.maxMessageSize) over = true;
-      else chunks.push(chunk);
+    let busy = false;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > config.smtp.maxMessageSize) over = true;
+        // Messages being received are held in memory: all sessions together stay within a budget.
+        else if (busy || this.heldBytes + chunk.length > config.smtp.maxBufferedBytes) busy = true;
+        else {
+          chunks.push(chunk);
+          held += chunk.length;
+          this.heldBytes += chunk.length;
+        }
+        if ((over || busy) && chunks.length) {
+          chunks.length = 0;
+          this.heldBytes -= held;
+          held = 0;
+        }
+      }
+      if (over || stream.sizeExceeded) throw reply(552, '5.3.4', `Message size exceeds fixed maximum message size ${config.smtp.maxMessageSize}`);
+      if (busy) throw reply(452, '4.3.1', 'Insufficient system resources, try again later');
+      return await this.accept(chunks, size, session);
+    } finally {
+      this.heldBytes -= held;
     }
-    if (over || stream.sizeExceeded) throw reply(552, '5.3.4', `Message size exceeds fixed maximum message size ${config.smtp.maxMessageSize}`);
+  }
+
+  private async accept(chunks: Buffer[], size: number, session: SMTPServerSession): Promise<string> {
+    const { spool, logger } = this.deps;
     // The stored message is the trace fields followed by the data: build it with one copy.
     const id = newSpoolId();
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';

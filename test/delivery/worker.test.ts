@@ -1,0 +1,75 @@
+// The delivery worker's failure handling, with a scripted deliverer: a store that is down keeps
+// everything queued; a message that breaks every batch it is in is found and set aside.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DeliveryWorker } from '../../src/delivery/worker.js';
+import type { BatchDeliverer, EntryOutcome, QueuedMessage } from '../../src/delivery/deliver-batch.js';
+import type { InboundMeta } from '../../src/delivery/inbound-meta.js';
+import { Spool } from '../../src/queue/spool.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { tempDir } from '../helpers/system.js';
+
+const meta = (): InboundMeta => ({ v: 1, receivedAt: Date.now(), mailFrom: 'a@b.c', recipients: [{ rcpt: 'x@y.z', account: 'x@y.z' }], client: { ip: '127.0.0.1', helo: 'h' } });
+
+class Scripted implements BatchDeliverer {
+  delivered: string[] = [];
+  down = false;
+  async deliver(entries: QueuedMessage[]): Promise<EntryOutcome[]> {
+    if (this.down) throw new Error('store unavailable');
+    if (entries.some((e) => e.body.toString().includes('POISON'))) throw new Error('cannot parse');
+    this.delivered.push(...entries.map((e) => e.id));
+    return entries.map(() => 'done');
+  }
+  async close() {}
+}
+
+test('a poison message is isolated and parked; every other message is delivered once', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const spool = new Spool<InboundMeta>(path.join(dir, 'inbound'));
+  const d = new Scripted();
+  const w = new DeliveryWorker(d, spool, silentLogger(), { batchSize: 8 });
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push(await spool.put(meta(), Buffer.from(i === 7 ? 'POISON' : `message ${i}`)));
+  w.start();
+  // Mail keeps arriving meanwhile: its successful delivery is what shows the store is healthy,
+  // so the poison message's failures are held against it rather than against the store.
+  const parked = path.join(dir, 'failed', `${ids[7]}.msg`);
+  const deadline = Date.now() + 50_000;
+  for (let i = 0; !fs.existsSync(parked) && Date.now() < deadline; i++) {
+    const id = await spool.put(meta(), Buffer.from(`later ${i}`));
+    ids.push(id);
+    w.enqueue(id);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await w.idle();
+  await w.stop();
+  assert.deepEqual([...d.delivered].sort(), ids.filter((_, i) => i !== 7).sort(), 'all but the poison message delivered, each once');
+  assert.ok(fs.existsSync(path.join(dir, 'failed', `${ids[7]}.msg`)), 'poison message kept aside for the operator');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('while the store is down nothing is dropped or parked; delivery resumes when it is back', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const spool = new Spool<InboundMeta>(path.join(dir, 'inbound'));
+  const d = new Scripted();
+  d.down = true;
+  const w = new DeliveryWorker(d, spool, silentLogger(), { batchSize: 4 });
+  w.start();
+  const ids: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const id = await spool.put(meta(), Buffer.from(`m${i}`));
+    ids.push(id);
+    w.enqueue(id);
+  }
+  await new Promise((r) => setTimeout(r, 4000)); // several failed attempts
+  assert.equal(d.delivered.length, 0);
+  assert.ok(!fs.existsSync(path.join(dir, 'failed')), 'nothing parked because the store is down');
+  d.down = false;
+  const deadline = Date.now() + 40_000;
+  while (d.delivered.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await w.stop();
+  assert.deepEqual([...d.delivered].sort(), [...ids].sort());
+  fs.rmSync(dir, { recursive: true, force: true });
+});
