@@ -607,6 +607,11 @@ export function runStoreSuite(name: string, open: Opener): void {
         }
         assert.deepEqual(await store.searchText(inbox.id, '"budget"'), [1, 3]);
         assert.deepEqual(await store.searchText(inbox.id, '(budget)'), [1, 3]);
+        assert.deepEqual(await store.searchText(inbox.id, 'budget*'), [1, 3], 'syntax characters are just separators');
+        assert.deepEqual(await store.searchText(inbox.id, '(budget'), [1, 3]);
+        assert.deepEqual(await store.searchText(inbox.id, 'quarterly spreadsheets'), [1], 'one word in the header, one in the body');
+        assert.deepEqual(await store.searchText(inbox.id, 'quarterly spreadsheets', 'body'), [], 'scoped: both must be in the body');
+        assert.deepEqual(await store.searchText(inbox.id, 'budget-review'), [1], 'punctuation splits words as the index does');
         await store.expunge(inbox.id, [1]);
         assert.deepEqual(await store.searchText(inbox.id, 'budget'), [3]);
       });

@@ -145,16 +145,13 @@ export function decodeFlags(s: string): string[] {
   return s ? s.split(' ') : [];
 }
 
-/** FTS5 query for "all of these words" (each a prefix token), safe for any input: every word
- * is a double-quoted string, so query syntax in user input is plain text. Null when the input
- * has no searchable characters. */
-export function ftsQuery(query: string, column?: 'header' | 'body'): string | null {
-  const words = String(query)
-    .normalize('NFC')
-    .split(/[\s\x00-\x1f]+/)
-    .filter((w) => /[\p{L}\p{N}]/u.test(w))
-    .slice(0, 32);
+/** The words of a search as FTS5 prefix queries, one per word, or null when the input has no
+ * searchable characters. Words are split exactly where the unicode61 tokenizer splits (only
+ * letters, digits and private-use characters are token characters), so each quoted word is one
+ * token: user input is never FTS5 syntax, and "foo.bar" becomes the two words the index holds
+ * (a multi-token phrase would be an error with detail=none). */
+export function ftsTokens(query: string): string[] | null {
+  const words = (String(query).normalize('NFC').match(/[\p{L}\p{N}\p{Co}]+/gu) ?? []).slice(0, 32);
   if (words.length === 0) return null;
-  const prefix = column ? `${column} : ` : '';
-  return words.map((w) => `${prefix}"${w.replace(/"/g, '""')}"*`).join(' AND ');
+  return words.map((w) => `"${w}"*`);
 }

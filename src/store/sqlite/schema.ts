@@ -118,10 +118,16 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (mailbox_id, modseq, uid)
       ) WITHOUT ROWID;
 
-      -- Contentless full-text index (rowid = emails.id): the text is not stored twice.
-      CREATE VIRTUAL TABLE email_text USING fts5(
-        header, body,
-        content = '', contentless_delete = 1,
+      -- Contentless full-text indexes (rowid = emails.id): the text is not stored twice.
+      -- Token presence only (detail=none): a third of the indexing cost of full positional
+      -- detail, and searches match words, not phrases. Header and body are separate tables
+      -- because detail=none has no column filters.
+      CREATE VIRTUAL TABLE email_header_text USING fts5(
+        text, content = '', contentless_delete = 1, detail = none,
+        tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE VIRTUAL TABLE email_body_text USING fts5(
+        text, content = '', contentless_delete = 1, detail = none,
         tokenize = 'unicode61 remove_diacritics 2'
       );
     `);

@@ -40,7 +40,7 @@ import {
   applyFlagOp,
   decodeFlags,
   encodeFlags,
-  ftsQuery,
+  ftsTokens,
   normalizeAddress,
   normalizeAlias,
   normalizeDomain,
@@ -491,7 +491,7 @@ export class SqliteStore implements Store {
       for (const mb of boxes) this.dropMailbox(mb, now, released);
       // Anything left (should be nothing): emails without mailbox rows.
       for (const e of this.all<{ id: number }>('SELECT id FROM emails WHERE account_id = ?', acct.id)) {
-        this.run('DELETE FROM email_text WHERE rowid = ?', e.id);
+        this.deleteText(e.id);
         this.run('DELETE FROM emails WHERE id = ?', e.id);
       }
       this.run('DELETE FROM thread_refs WHERE account_id = ?', acct.id);
@@ -792,7 +792,8 @@ export class SqliteStore implements Store {
       JSON.stringify({ t: p.tree, e: p.envelope }), now,
     )!;
     const threadId = thread ?? e.id;
-    this.run('INSERT INTO email_text (rowid, header, body) VALUES (?, ?, ?)', e.id, p.headerText ?? '', p.text ?? '');
+    this.run('INSERT INTO email_header_text (rowid, text) VALUES (?, ?)', e.id, p.headerText ?? '');
+    this.run('INSERT INTO email_body_text (rowid, text) VALUES (?, ?)', e.id, p.text ?? '');
     if (messageId) this.run('INSERT OR IGNORE INTO thread_refs (account_id, message_id, thread_id) VALUES (?, ?, ?)', accountId, messageId, threadId);
     for (const r of refs) this.run('INSERT OR IGNORE INTO thread_refs (account_id, message_id, thread_id) VALUES (?, ?, ?)', accountId, r, threadId);
 
@@ -991,11 +992,16 @@ export class SqliteStore implements Store {
 
   /** Drops one mailbox_messages reference of an email (row already deleted); frees the email
    * and its blob when it was the last. */
+  private deleteText(emailId: number): void {
+    this.run('DELETE FROM email_header_text WHERE rowid = ?', emailId);
+    this.run('DELETE FROM email_body_text WHERE rowid = ?', emailId);
+  }
+
   private releaseEmail(emailId: number, released: string[]): void {
     const e = this.get<{ refs: number; blob_id: string }>('UPDATE emails SET refs = refs - 1 WHERE id = ? RETURNING refs, blob_id', emailId);
     if (!e) return;
     if (e.refs <= 0) {
-      this.run('DELETE FROM email_text WHERE rowid = ?', emailId);
+      this.deleteText(emailId);
       this.run('DELETE FROM emails WHERE id = ?', emailId);
     }
     const b = this.get<{ refs: number }>('UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs', e.blob_id);
@@ -1129,14 +1135,19 @@ export class SqliteStore implements Store {
   async searchText(mailboxId: number, query: string, where: 'text' | 'body' | 'header' = 'text'): Promise<number[]> {
     this.checkOpen();
     this.mailboxById(mailboxId);
-    const fq = ftsQuery(query, where === 'text' ? undefined : where);
-    if (fq === null) {
+    const tokens = ftsTokens(query);
+    if (tokens === null) {
       return this.all<{ uid: number }>('SELECT uid FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid', mailboxId).map((r) => r.uid);
     }
+    // Every word must occur (as a word prefix) in the chosen part; for 'text', in either part.
+    const tables = where === 'header' ? ['email_header_text'] : where === 'body' ? ['email_body_text'] : ['email_header_text', 'email_body_text'];
+    const perWord = `mm.email_id IN (${tables.map((t) => `SELECT rowid FROM ${t} WHERE ${t} MATCH ?`).join(' UNION ')})`;
+    const params: (string | number)[] = [mailboxId];
+    for (const tok of tokens) for (let i = 0; i < tables.length; i++) params.push(tok);
     try {
       return this.all<{ uid: number }>(
-        `SELECT mm.uid FROM email_text JOIN mailbox_messages mm ON mm.email_id = email_text.rowid
-         WHERE email_text MATCH ? AND mm.mailbox_id = ? ORDER BY mm.uid`, fq, mailboxId,
+        `SELECT mm.uid FROM mailbox_messages mm WHERE mm.mailbox_id = ? AND ${tokens.map(() => perWord).join(' AND ')} ORDER BY mm.uid`,
+        ...params,
       ).map((r) => r.uid);
     } catch (err) {
       // Should not happen (every word is quoted), but a search must never take a session down.
