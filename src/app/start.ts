@@ -12,7 +12,7 @@ import { loadTls } from '../tls/certificate.js';
 import { Spool } from '../queue/spool.js';
 import { DeliveryWorker } from '../delivery/worker.js';
 import { StoreDeliverer, type BatchDeliverer } from '../delivery/deliver-batch.js';
-import { ThreadDeliverer } from '../delivery/thread-deliverer.js';
+import { ThreadPoolDeliverer } from '../delivery/thread-pool-deliverer.js';
 import type { InboundMeta } from '../delivery/inbound-meta.js';
 import { InboundSmtp } from '../smtp/inbound/server.js';
 import { formatListen } from '../config/listen.js';
@@ -42,8 +42,10 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   const spool = new Spool<InboundMeta>(path.join(config.dataDir, 'queue', 'inbound'));
   const deliveryLog = logger.child({ svc: 'delivery' });
   let deliverer: BatchDeliverer;
-  if (config.delivery.thread) {
-    const threaded = new ThreadDeliverer(config.dataDir, config.log.level);
+  if (config.delivery.threads > 0) {
+    const threaded = new ThreadPoolDeliverer(config.delivery.threads, config.dataDir, config.log.level, (reason) =>
+      deliveryLog.error({ reason }, 'delivery thread died; starting a new one'),
+    );
     await threaded.started();
     deliverer = threaded;
   } else {
@@ -51,8 +53,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   }
   const worker = new DeliveryWorker(deliverer, spool, deliveryLog, {
     batchSize: config.delivery.batchSize,
+    inFlight: Math.max(2, config.delivery.threads),
     // commits made on the delivery thread's own connection wake this process's watchers at once
-    onDelivered: config.delivery.thread ? () => store.poke() : undefined,
+    onDelivered: config.delivery.threads > 0 ? () => store.poke() : undefined,
   });
 
   const addresses: RunningSystem['addresses'] = { smtp: null };

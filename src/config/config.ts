@@ -36,8 +36,9 @@ export interface Config {
   delivery: {
     /** Queue entries delivered per store transaction. */
     batchSize: number;
-    /** Parse and commit deliveries on a worker thread (the second core) instead of the main one. */
-    thread: boolean;
+    /** Threads that parse and commit deliveries (0: on the main thread). They use the cores the
+     * SMTP sessions leave, and overlap each other's file system waits. */
+    threads: number;
   };
   log: {
     level: string;
@@ -67,7 +68,7 @@ const DEFAULTS = {
     acceptBareLf: false,
   },
   tls: { cert: null, key: null },
-  delivery: { batchSize: 64, thread: true },
+  delivery: { batchSize: 64, threads: 2 },
   log: { level: 'info' },
 };
 
@@ -142,7 +143,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
     },
     delivery: {
       batchSize: Math.max(1, num(delivery.batchSize, DEFAULTS.delivery.batchSize, 'delivery.batchSize')),
-      thread: bool(delivery.thread, DEFAULTS.delivery.thread, 'delivery.thread'),
+      threads: Math.floor(num(delivery.threads, DEFAULTS.delivery.threads, 'delivery.threads')),
     },
     log: { level: o.logLevel ?? str(log.level, DEFAULTS.log.level, 'log.level') ?? 'info' },
   };
