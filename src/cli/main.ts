@@ -45,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`fjord ${name}: ${e.message}`);
+      // One line: a usage text with several forms is summarised, the full text is under --help.
+      const lines = e.message.split('\n');
+      console.error(`fjord ${name}: ${lines.length > 1 ? `usage: ${lines[0]} … (see fjord ${name} --help)` : lines[0]}`);
       return 2;
     }
     if (e instanceof StoreError) {

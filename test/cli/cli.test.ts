@@ -66,6 +66,9 @@ test('accounts: add with password, stdin and generated; errors are one line', as
   assert.notEqual((await fjord('account', 'remove', 'cat@example.org')).code, 0);
   const unknownFlag = await fjord('account', 'list', '--bogus');
   assert.equal(unknownFlag.code, 2);
+  const unknownSub = await fjord('account', 'bogus');
+  assert.equal(unknownSub.code, 2);
+  assert.equal(unknownSub.stderr.trim().split('\n').length, 1, 'usage error is one line');
 });
 
 test('aliases: add, catch-all, list, remove; domain in use cannot be removed', async () => {

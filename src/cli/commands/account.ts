@@ -3,7 +3,8 @@ import { withStore } from './with-store.js';
 import { hashPassword, generatePassword } from '../../auth/password.js';
 import { isValidAddress } from '../../routing/resolve.js';
 
-export const usage = `fjord account add ADDRESS [--password PW | --password-stdin] [--quota BYTES] [--quota-messages N]
+export const usage = `fjord account add ADDRESS [--password-stdin | --password PW] [--quota BYTES] [--quota-messages N]
+  (prefer --password-stdin: a password on the command line is visible to other local users)
 fjord account list [DOMAIN] [--json]
 fjord account passwd ADDRESS [--password PW | --password-stdin]
 fjord account quota ADDRESS [--quota BYTES] [--quota-messages N]
