@@ -123,3 +123,22 @@ test('admin commands work while the server runs; mail list shows delivered mail'
     assert.equal(await server.exited, 0, 'SIGTERM exits 0');
   }
 });
+
+test('--config: a valid file is read, a broken one is refused with a one-line reason', async () => {
+  const file = `${data}/alt-config.json`;
+  fs.writeFileSync(file, JSON.stringify({ hostname: 'mx.example.org', smtp: { maxRecipients: 10 } }));
+  const ok = await runCli(['domain', 'list', '--data', data, '--config', file]);
+  assert.equal(ok.code, 0, ok.stderr);
+  fs.writeFileSync(file, '{ not json');
+  const bad = await runCli(['domain', 'list', '--data', data, '--config', file]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /not valid JSON/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+  fs.writeFileSync(file, JSON.stringify({ smtp: { maxRecipients: 'many' } }));
+  const wrong = await runCli(['domain', 'list', '--data', data, '--config', file]);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /smtp\.maxRecipients must be a non-negative number/);
+  const missing = await runCli(['domain', 'list', '--data', data, '--config', `${data}/nope.json`]);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /cannot read config file/);
+});
