@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import {
-  parseMessage, partText, decodedParam, decodeHeaderValue, baseSubject, parseDate, MAX_DEPTH, type MimePart,
+  parseMessage, decodedParam, decodeHeaderValue, baseSubject, parseDate, MAX_DEPTH, type MimePart,
 } from '../../src/mime/index.js';
 import { MIME_CONFORMANCE } from '../helpers/paths.js';
 import { checkTree, toCrlf } from './tree-check.js';
@@ -91,7 +91,7 @@ test('nested message/rfc822: offsets, section and .MIME extraction, bodyLines (L
     const eol = form === 'lf' ? '\n' : '\r\n';
     const m = parseMessage(raw);
     checkTree(raw, m.tree, form);
-    const s = (p: MimePart, a: number, e: number) => raw.subarray(a, e).toString('latin1');
+    const s = (_p: MimePart, a: number, e: number) => raw.subarray(a, e).toString('latin1');
     const msgPart = section(m.tree, [2]);
     assert.equal(msgPart.type, 'message');
     assert.equal(msgPart.description, 'fwd');

@@ -133,7 +133,7 @@ export class InboundSmtp {
   }
 
   private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const { config, spool, logger } = this.deps;
+    const { config } = this.deps;
     const chunks: Buffer[] = [];
     let size = 0;
     let held = 0; // bytes of this message counted in this.heldBytes
