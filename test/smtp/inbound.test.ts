@@ -239,3 +239,27 @@ test('hostile input: an endless command line, binary garbage and a flood of bad 
   assert.equal((await c.data(makeMessage({ to: 'alice@fjord.test', subject: 'after the abuse' }))).code, 250);
   await c.quit();
 });
+
+test('a watcher of the account in the server process hears of an SMTP delivery at once', async () => {
+  const account = (await store.getAccount('bob@fjord.test'))!;
+  const heard: string[] = [];
+  const got = new Promise<number>((resolve) => {
+    const stop = store.watch(account.id, (changes) => {
+      for (const c of changes) heard.push(c.kind);
+      if (changes.some((c) => c.kind === 'append')) {
+        stop();
+        resolve(Date.now());
+      }
+    });
+  });
+  const c = await session();
+  assert.equal((await c.cmd('MAIL FROM:<sender@example.net>')).code, 250);
+  assert.equal((await c.cmd('RCPT TO:<bob@fjord.test>')).code, 250);
+  const r = await c.data(makeMessage({ to: 'bob@fjord.test', subject: 'wake up' }));
+  const acceptedAt = Date.now();
+  assert.equal(r.code, 250);
+  await c.quit();
+  const at = await got;
+  assert.ok(at - acceptedAt < 1000, `append seen ${at - acceptedAt} ms after the 250`);
+  assert.ok(heard.includes('append'));
+});
