@@ -1,5 +1,5 @@
-// Entry point of the delivery thread: parsing and the store transaction run here, on the second
-// core, so the SMTP sessions on the main thread never wait behind a delivery batch.
+// Entry point of a delivery thread: parsing and the store transaction run here, off the main
+// thread, so the SMTP sessions never wait behind a delivery batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../store/index.js';
 import { createLogger } from '../log/logger.js';
