@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseListen, formatListen } from '../../src/config/listen.js';
+import { loadConfig } from '../../src/config/config.js';
+import { tempDir } from '../helpers/system.js';
+
+test('listener addresses: HOST:PORT, [IPv6]:PORT, PORT, off; garbage refused', () => {
+  assert.deepEqual(parseListen('0.0.0.0:25'), { host: '0.0.0.0', port: 25 });
+  assert.deepEqual(parseListen('[::1]:2525'), { host: '::1', port: 2525 });
+  assert.deepEqual(parseListen('587'), { host: '127.0.0.1', port: 587 });
+  assert.equal(parseListen('off'), null);
+  for (const bad of ['host:', 'host:port', '1.2.3.4:70000', ':', '[::1]']) assert.throws(() => parseListen(bad), /invalid listen address/);
+  assert.equal(formatListen({ host: '::1', port: 25 }), '[::1]:25');
+  assert.equal(formatListen(null), 'off');
+});
+
+test('config: defaults, the data folder file, then command-line overrides', () => {
+  const dir = tempDir();
+  assert.equal(loadConfig({ dataDir: dir }).listen.smtp?.port, 2525, 'non-root default port');
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ hostname: 'MX.Example.ORG', listen: { smtp: '127.0.0.1:2600' }, delivery: { threads: 1 } }));
+  const fromFile = loadConfig({ dataDir: dir });
+  assert.equal(fromFile.hostname, 'mx.example.org');
+  assert.equal(fromFile.listen.smtp?.port, 2600);
+  assert.equal(fromFile.delivery.threads, 1);
+  const overridden = loadConfig({ dataDir: dir, smtp: 'off', hostname: 'other.example', dns: '127.0.0.1:5353' });
+  assert.equal(overridden.listen.smtp, null);
+  assert.equal(overridden.hostname, 'other.example');
+  assert.equal(overridden.dns, '127.0.0.1:5353');
+  assert.throws(() => loadConfig({ dataDir: dir, dns: 'nonsense:x' }), /invalid listen address/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
