@@ -1,0 +1,96 @@
+// Reading messages from the SQLite store: the index, full records, blob bytes, expunged uids
+// and full-text search.
+import Database from 'better-sqlite3';
+import { BlobNotFoundError, isBlobId } from '../blobs.js';
+import { StoreError, type MessageIndexEntry, type MessageRecord } from '../types.js';
+import type { StoreDb } from './db.js';
+import { ftsTokens } from './normalize.js';
+import { mailboxById, toIndexEntry, uniqueSorted, type IndexRow, type RecordRow } from './rows.js';
+
+export async function listMessages(ctx: StoreDb, mailboxId: number, opts?: { changedSince?: number }): Promise<MessageIndexEntry[]> {
+  ctx.checkOpen();
+  mailboxById(ctx, mailboxId);
+  const rows = opts?.changedSince !== undefined
+    ? ctx.all<IndexRow>(
+      `SELECT uid, modseq, flags, internal_date, size, email_id, thread_id FROM mailbox_messages
+       WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, mailboxId, opts.changedSince)
+    : ctx.all<IndexRow>(
+      `SELECT uid, modseq, flags, internal_date, size, email_id, thread_id FROM mailbox_messages
+       WHERE mailbox_id = ? ORDER BY uid`, mailboxId);
+  return rows.map(toIndexEntry);
+}
+
+export async function getMessages(ctx: StoreDb, mailboxId: number, uids: number[]): Promise<MessageRecord[]> {
+  ctx.checkOpen();
+  mailboxById(ctx, mailboxId);
+  const out: MessageRecord[] = [];
+  for (const uid of uniqueSorted(uids)) {
+    const r = ctx.get<RecordRow>(
+      `SELECT mm.uid, mm.modseq, mm.flags, mm.internal_date, mm.size, mm.email_id, mm.thread_id,
+         e.blob_id, e.parsed, e.subject, e.from_display, e.date, e.message_id, e.has_attachments
+       FROM mailbox_messages mm JOIN emails e ON e.id = mm.email_id
+       WHERE mm.mailbox_id = ? AND mm.uid = ?`, mailboxId, uid);
+    if (!r) continue;
+    const parsed = JSON.parse(r.parsed) as { t: MessageRecord['tree']; e: MessageRecord['envelope'] };
+    out.push({
+      ...toIndexEntry(r), mailboxId, blobId: r.blob_id, tree: parsed.t, envelope: parsed.e,
+      subject: r.subject, from: r.from_display, date: r.date === null ? null : new Date(r.date),
+      messageId: r.message_id, hasAttachments: r.has_attachments !== 0,
+    });
+  }
+  return out;
+}
+
+export async function readBlob(ctx: StoreDb, blobId: string): Promise<Buffer> {
+  ctx.checkOpen();
+  if (!isBlobId(blobId)) throw new StoreError('not-found', 'no such blob');
+  try {
+    return await ctx.blobs.read(blobId);
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw new StoreError('not-found', `blob ${blobId} not found`);
+    throw err;
+  }
+}
+
+/** Bytes [start, end) — end exclusive, clamped to the blob size. */
+export async function readBlobRange(ctx: StoreDb, blobId: string, start: number, end: number): Promise<Buffer> {
+  ctx.checkOpen();
+  if (!isBlobId(blobId)) throw new StoreError('not-found', 'no such blob');
+  try {
+    return await ctx.blobs.readRange(blobId, start, end);
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) throw new StoreError('not-found', `blob ${blobId} not found`);
+    throw err;
+  }
+}
+
+export async function expungedSince(ctx: StoreDb, mailboxId: number, sinceModseq: number): Promise<number[]> {
+  ctx.checkOpen();
+  mailboxById(ctx, mailboxId);
+  return ctx.all<{ uid: number }>('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid', mailboxId, sinceModseq)
+    .map((r) => r.uid);
+}
+
+export async function searchText(ctx: StoreDb, mailboxId: number, query: string, where: 'text' | 'body' | 'header' = 'text'): Promise<number[]> {
+  ctx.checkOpen();
+  mailboxById(ctx, mailboxId);
+  const tokens = ftsTokens(query);
+  if (tokens === null) {
+    return ctx.all<{ uid: number }>('SELECT uid FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid', mailboxId).map((r) => r.uid);
+  }
+  // Every word must occur (as a word prefix) in the chosen part; for 'text', in either part.
+  const tables = where === 'header' ? ['email_header_text'] : where === 'body' ? ['email_body_text'] : ['email_header_text', 'email_body_text'];
+  const perWord = `mm.email_id IN (${tables.map((t) => `SELECT rowid FROM ${t} WHERE ${t} MATCH ?`).join(' UNION ')})`;
+  const params: (string | number)[] = [mailboxId];
+  for (const tok of tokens) for (let i = 0; i < tables.length; i++) params.push(tok);
+  try {
+    return ctx.all<{ uid: number }>(
+      `SELECT mm.uid FROM mailbox_messages mm WHERE mm.mailbox_id = ? AND ${tokens.map(() => perWord).join(' AND ')} ORDER BY mm.uid`,
+      ...params,
+    ).map((r) => r.uid);
+  } catch (err) {
+    // Should not happen (every word is quoted), but a search must never take a session down.
+    if (err instanceof Database.SqliteError && /fts5|syntax/i.test(err.message)) return [];
+    throw err;
+  }
+}
