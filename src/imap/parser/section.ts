@@ -1,6 +1,7 @@
 // FETCH section specs: BODY[1.2.MIME]<0.100>, BODY.PEEK[HEADER.FIELDS (From To)], BINARY[1], BINARY.SIZE[1].
 import { SP, isDigit } from './chars.js';
 import { Cursor, ParseError } from './cursor.js';
+import { tokenString } from './tokens.js';
 import type { SectionItemName, SectionSpec, SectionText, Token } from './types.js';
 
 const MSGTEXT = new Set(['HEADER', 'HEADER.FIELDS', 'HEADER.FIELDS.NOT', 'TEXT']);
@@ -52,7 +53,7 @@ function readSpec(cur: Cursor, binary: boolean, parseSub: (cur: Cursor) => Token
     const fields: string[] = [];
     if (list.type === 'list') {
       for (const t of list.items) {
-        const s = astringOf(t);
+        const s = tokenString(t);
         if (s === null) throw new ParseError('Invalid header field name');
         fields.push(s);
       }
@@ -61,22 +62,6 @@ function readSpec(cur: Cursor, binary: boolean, parseSub: (cur: Cursor) => Token
     spec.fields = fields;
   }
   return spec;
-}
-
-/** Text of an astring-ish token, or null for NIL, lists and sections. */
-function astringOf(t: Token): string | null {
-  switch (t.type) {
-    case 'atom':
-    case 'string':
-      return t.value;
-    case 'number':
-    case 'sequence':
-      return t.text;
-    case 'literal':
-      return t.value.toString('utf8');
-    default:
-      return null;
-  }
 }
 
 function readNumber(cur: Cursor): number {
