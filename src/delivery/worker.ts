@@ -89,10 +89,6 @@ export class DeliveryWorker {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  get pending(): number {
-    return this.ready.length + this.active + this.waiting.size;
-  }
-
   private push(id: string): void {
     if (this.queued.has(id)) return;
     this.queued.add(id);
