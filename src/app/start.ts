@@ -15,6 +15,8 @@ import { StoreDeliverer, type BatchDeliverer } from '../delivery/deliver-batch.j
 import { ThreadPoolDeliverer } from '../delivery/thread-pool-deliverer.js';
 import type { InboundMeta } from '../delivery/inbound-meta.js';
 import { InboundSmtp } from '../smtp/inbound/server.js';
+import { ImapServer } from '../imap/server.js';
+import type { JunkReport } from '../imap/junk-events.js';
 import { formatListen } from '../config/listen.js';
 import { DataLock } from './data-lock.js';
 
@@ -23,7 +25,9 @@ export interface RunningSystem {
   store: Store;
   worker: DeliveryWorker;
   /** Bound addresses of the listeners that are on. */
-  addresses: { smtp: AddressInfo | null };
+  addresses: { smtp: AddressInfo | null; imap: AddressInfo | null; imaps: AddressInfo | null };
+  /** "User says spam / not spam" reports from IMAP (the spam filter subscribes here). */
+  onJunkReport(listener: (r: JunkReport) => void): () => void;
   /** Graceful stop: stop accepting, finish transactions, deliver what is queued (bounded), close. */
   stop(): Promise<void>;
 }
@@ -58,15 +62,37 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     onDelivered: config.delivery.threads > 0 ? () => store.poke() : undefined,
   });
 
-  const addresses: RunningSystem['addresses'] = { smtp: null };
+  const addresses: RunningSystem['addresses'] = { smtp: null, imap: null, imaps: null };
   let smtp: InboundSmtp | null = null;
+  let imap: ImapServer | null = null;
+  const junkListeners = new Set<(r: JunkReport) => void>();
+  const junkLog = logger.child({ svc: 'junk' });
   try {
     if (config.listen.smtp) {
       smtp = new InboundSmtp({ config, store, spool, resolver, tls, logger: logger.child({ svc: 'smtp' }), onQueued: (id, entry) => worker.enqueue(id, entry) });
       addresses.smtp = await smtp.listen(config.listen.smtp.host, config.listen.smtp.port);
       logger.info({ listen: formatListen({ host: addresses.smtp.address, port: addresses.smtp.port }) }, 'smtp listening');
     }
+    if (config.listen.imap || config.listen.imaps) {
+      imap = new ImapServer({
+        config, store, tls, logger: logger.child({ svc: 'imap' }),
+        junk: (r) => {
+          junkLog.info({ account: r.accountId, verdict: r.verdict, via: r.via, mailbox: r.mailboxId, uid: r.uid }, 'user junk report');
+          for (const l of junkListeners) l(r);
+        },
+      });
+      if (config.listen.imap) {
+        addresses.imap = await imap.listen(config.listen.imap.host, config.listen.imap.port, false);
+        logger.info({ listen: formatListen({ host: addresses.imap.address, port: addresses.imap.port }) }, 'imap listening');
+      }
+      if (config.listen.imaps) {
+        addresses.imaps = await imap.listen(config.listen.imaps.host, config.listen.imaps.port, true);
+        logger.info({ listen: formatListen({ host: addresses.imaps.address, port: addresses.imaps.port }) }, 'imaps listening');
+      }
+    }
   } catch (e) {
+    if (smtp) await smtp.close();
+    if (imap) await imap.close();
     await worker.stop();
     await store.close();
     lock.release();
@@ -80,6 +106,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     (stopping ??= (async () => {
       logger.info('shutting down');
       if (smtp) await smtp.close();
+      if (imap) await imap.close();
       await Promise.race([worker.idle(), new Promise((r) => setTimeout(r, DRAIN_ON_STOP_MS).unref())]);
       await worker.stop();
       await store.close();
@@ -87,5 +114,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       logger.info('stopped');
     })());
 
-  return { config, store, worker, addresses, stop };
+  const onJunkReport = (l: (r: JunkReport) => void) => {
+    junkListeners.add(l);
+    return () => junkListeners.delete(l);
+  };
+  return { config, store, worker, addresses, stop, onJunkReport };
 }

@@ -13,6 +13,10 @@ export interface Config {
   dns: string | null;
   listen: {
     smtp: ListenAddress | null;
+    /** IMAP with STARTTLS (143 in production). */
+    imap: ListenAddress | null;
+    /** IMAP over implicit TLS (993 in production). */
+    imaps: ListenAddress | null;
   };
   smtp: {
     /** Largest message accepted (SIZE), in bytes. */
@@ -27,6 +31,17 @@ export interface Config {
     accept8bitWithout8bitmime: boolean;
     /** Accept bare LF line ends in message data (refused by default: SMTP smuggling). */
     acceptBareLf: boolean;
+  };
+  imap: {
+    /** Allow LOGIN/AUTHENTICATE PLAIN without TLS from non-loopback clients (off: LOGINDISABLED). */
+    allowPlaintextAuth: boolean;
+    maxClients: number;
+    /** Largest message APPEND accepts (APPENDLIMIT), in bytes. */
+    appendLimit: number;
+    /** Autologout of a connection that sends nothing, in ms (RFC 9051: at least 30 min). */
+    idleTimeout: number;
+    /** Pause after a failed login, in ms (slows password guessing). */
+    authFailureDelay: number;
   };
   tls: {
     /** PEM files; when absent a self-signed certificate is generated in <data>/tls. */
@@ -51,13 +66,15 @@ export interface ConfigOverrides {
   hostname?: string;
   dns?: string;
   smtp?: string;
+  imap?: string;
+  imaps?: string;
   logLevel?: string;
 }
 
 const DEFAULTS = {
   hostname: os.hostname() || 'localhost',
   dns: null,
-  listen: { smtp: '127.0.0.1:2525' },
+  listen: { smtp: '127.0.0.1:2525', imap: '127.0.0.1:1143', imaps: '127.0.0.1:1993' },
   smtp: {
     maxMessageSize: 50 * 1024 * 1024,
     maxBufferedBytes: 1024 * 1024 * 1024,
@@ -66,6 +83,13 @@ const DEFAULTS = {
     socketTimeout: 5 * 60 * 1000,
     accept8bitWithout8bitmime: false,
     acceptBareLf: false,
+  },
+  imap: {
+    allowPlaintextAuth: false,
+    maxClients: 20_000,
+    appendLimit: 50 * 1024 * 1024,
+    idleTimeout: 30 * 60 * 1000,
+    authFailureDelay: 1000,
   },
   tls: { cert: null, key: null },
   delivery: { batchSize: 64, threads: 2 },
@@ -119,6 +143,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
   }
   const listen = section(json, 'listen');
   const smtp = section(json, 'smtp');
+  const imap = section(json, 'imap');
   const tls = section(json, 'tls');
   const delivery = section(json, 'delivery');
   const log = section(json, 'log');
@@ -127,7 +152,11 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
     dataDir,
     hostname: (o.hostname ?? str(json.hostname, DEFAULTS.hostname, 'hostname') ?? 'localhost').toLowerCase(),
     dns: o.dns ?? str(json.dns, DEFAULTS.dns, 'dns'),
-    listen: { smtp: parseListen(smtpListen) },
+    listen: {
+      smtp: parseListen(smtpListen),
+      imap: parseListen(o.imap ?? str(listen.imap, DEFAULTS.listen.imap, 'listen.imap') ?? 'off'),
+      imaps: parseListen(o.imaps ?? str(listen.imaps, DEFAULTS.listen.imaps, 'listen.imaps') ?? 'off'),
+    },
     smtp: {
       maxMessageSize: num(smtp.maxMessageSize, DEFAULTS.smtp.maxMessageSize, 'smtp.maxMessageSize'),
       maxBufferedBytes: num(smtp.maxBufferedBytes, DEFAULTS.smtp.maxBufferedBytes, 'smtp.maxBufferedBytes'),
@@ -136,6 +165,13 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       socketTimeout: num(smtp.socketTimeout, DEFAULTS.smtp.socketTimeout, 'smtp.socketTimeout'),
       accept8bitWithout8bitmime: bool(smtp.accept8bitWithout8bitmime, DEFAULTS.smtp.accept8bitWithout8bitmime, 'smtp.accept8bitWithout8bitmime'),
       acceptBareLf: bool(smtp.acceptBareLf, DEFAULTS.smtp.acceptBareLf, 'smtp.acceptBareLf'),
+    },
+    imap: {
+      allowPlaintextAuth: bool(imap.allowPlaintextAuth, DEFAULTS.imap.allowPlaintextAuth, 'imap.allowPlaintextAuth'),
+      maxClients: num(imap.maxClients, DEFAULTS.imap.maxClients, 'imap.maxClients'),
+      appendLimit: Math.min(num(imap.appendLimit, DEFAULTS.imap.appendLimit, 'imap.appendLimit'), 1024 * 1024 * 1024),
+      idleTimeout: num(imap.idleTimeout, DEFAULTS.imap.idleTimeout, 'imap.idleTimeout'),
+      authFailureDelay: num(imap.authFailureDelay, DEFAULTS.imap.authFailureDelay, 'imap.authFailureDelay'),
     },
     tls: {
       cert: str(tls.cert, DEFAULTS.tls.cert, 'tls.cert'),

@@ -14,7 +14,8 @@ export type ThreadReply = { seq: number; ok: true; result?: unknown } | { seq: n
 
 const init = workerData as Init;
 const logger = createLogger(init.logLevel).child({ svc: 'delivery-thread' });
-const store = await openStore({ dataDir: init.dataDir });
+// The main process's store sweeps orphan blobs at open; a delivery thread must not repeat it.
+const store = await openStore({ dataDir: init.dataDir, sweepAtOpen: false });
 const deliverer = new StoreDeliverer(store, logger, true);
 const port = parentPort!;
 

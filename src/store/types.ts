@@ -109,6 +109,12 @@ export type DeliveryOutcome =
   | { status: 'overquota' }
   | { status: 'no-account' };
 
+export interface ListMessagesOptions {
+  changedSince?: number;
+  uidFrom?: number;
+  uidTo?: number;
+}
+
 export type FlagOperation = 'add' | 'remove' | 'replace';
 
 export interface FlagUpdateResult {
@@ -199,8 +205,13 @@ export interface Store {
   deliver(items: DeliveryItem[]): Promise<DeliveryOutcome[]>;
   /** IMAP APPEND; throws StoreError('overquota') when over quota. */
   append(mailboxId: number, message: NewMessage): Promise<{ uid: number; uidValidity: number }>;
-  /** The index of a mailbox in UID order, optionally only entries with modseq > changedSince. */
-  listMessages(mailboxId: number, opts?: { changedSince?: number }): Promise<MessageIndexEntry[]>;
+  /** The index of a mailbox in UID order, optionally only entries with modseq > changedSince
+   * and/or uid within [uidFrom, uidTo]. */
+  listMessages(mailboxId: number, opts?: ListMessagesOptions): Promise<MessageIndexEntry[]>;
+  /** UID of the first message without \\Seen, or null (IMAP4rev1 SELECT's [UNSEEN n]). */
+  firstUnseenUid(mailboxId: number): Promise<number | null>;
+  /** Just the UIDs of a mailbox, ascending, compactly (an IMAP SELECT's sequence map). */
+  listUids(mailboxId: number): Promise<Uint32Array>;
   getMessages(mailboxId: number, uids: number[]): Promise<MessageRecord[]>;
   readBlob(blobId: string): Promise<Buffer>;
   readBlobRange(blobId: string, start: number, end: number): Promise<Buffer>;

@@ -20,18 +20,21 @@ export interface TestSystem {
   system: RunningSystem;
   dataDir: string;
   smtpPort: number;
+  /** 0 when the IMAP listener is off. */
+  imapPort: number;
   stop(): Promise<void>;
 }
 
 /** Starts the whole system in this process on a fresh data folder with SMTP on a free port. */
 export async function startTestSystem(configJson: Record<string, unknown> = {}, dataDir = tempDir()): Promise<TestSystem> {
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', listen: { smtp: '127.0.0.1:0' }, ...configJson }));
+  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off' }, ...configJson }));
   const config = loadConfig({ dataDir });
   const system = await startSystem(config, silentLogger());
   return {
     system,
     dataDir,
-    smtpPort: system.addresses.smtp!.port,
+    smtpPort: system.addresses.smtp?.port ?? 0,
+    imapPort: system.addresses.imap?.port ?? 0,
     stop: async () => {
       await system.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -67,6 +70,7 @@ export function runCli(args: string[], opts: { input?: string; env?: NodeJS.Proc
 export interface ServerProcess {
   proc: ChildProcess;
   smtpPort: number;
+  imapPort: number;
   /** Everything the server printed so far. */
   output(): string;
   exited: Promise<number | null>;
@@ -98,7 +102,8 @@ function canConnect(port: number): Promise<boolean> {
 /** Spawns `fjord serve` on a free port and waits until its SMTP listener accepts connections. */
 export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const smtpPort = await freePort();
-  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--hostname', 'mx.fjord.test', '--no-demo', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const imapPort = await freePort();
+  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--imap', `127.0.0.1:${imapPort}`, '--imaps', 'off', '--hostname', 'mx.fjord.test', '--no-demo', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r((exitCode = code))));
@@ -113,5 +118,5 @@ export async function spawnServer(dataDir: string, extraArgs: string[] = []): Pr
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { proc, smtpPort, output: () => out, exited };
+  return { proc, smtpPort, imapPort, output: () => out, exited };
 }

@@ -3,12 +3,14 @@ import { createLogger } from '../../log/logger.js';
 import { startSystem } from '../../app/start.js';
 import { ensureDemo } from './demo.js';
 
-export const usage = `fjord serve [--data DIR] [--config FILE] [--hostname NAME] [--smtp HOST:PORT|off] [--dns HOST:PORT] [--no-demo] [--log-level LEVEL]`;
+export const usage = `fjord serve [--data DIR] [--config FILE] [--hostname NAME] [--smtp HOST:PORT|off] [--imap HOST:PORT|off] [--imaps HOST:PORT|off] [--dns HOST:PORT] [--no-demo] [--log-level LEVEL]`;
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
     hostname: { type: 'string' },
     smtp: { type: 'string' },
+    imap: { type: 'string' },
+    imaps: { type: 'string' },
     dns: { type: 'string' },
     'no-demo': { type: 'boolean' },
     'log-level': { type: 'string' },
@@ -16,6 +18,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const config = configFrom(values, {
     hostname: values.hostname as string | undefined,
     smtp: values.smtp as string | undefined,
+    imap: values.imap as string | undefined,
+    imaps: values.imaps as string | undefined,
     dns: values.dns as string | undefined,
     logLevel: values['log-level'] as string | undefined,
   });

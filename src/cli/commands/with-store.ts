@@ -6,7 +6,7 @@ import { openStore } from '../../store/index.js';
 
 export async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
   if (!fs.existsSync(config.dataDir)) fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore({ dataDir: config.dataDir });
+  const store = await openStore({ dataDir: config.dataDir, sweepAtOpen: false });
   try {
     return await fn(store);
   } finally {

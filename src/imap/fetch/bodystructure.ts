@@ -62,7 +62,7 @@ function emptyText(out: Chunk[], ext: boolean): void {
   push(out, ext ? '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0 NIL NIL NIL NIL)' : '("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0)');
 }
 
-function write(out: Chunk[], p: MimePart, raw: Buffer, ext: boolean, opts: StringOptions): void {
+function write(out: Chunk[], p: MimePart, raw: Buffer | number, ext: boolean, opts: StringOptions): void {
   if (p.type === 'multipart') {
     push(out, '(');
     const kids = p.parts ?? [];
@@ -77,7 +77,7 @@ function write(out: Chunk[], p: MimePart, raw: Buffer, ext: boolean, opts: Strin
     push(out, ')');
     return;
   }
-  const end = Math.min(p.bodyEnd, raw.length);
+  const end = Math.min(p.bodyEnd, typeof raw === 'number' ? raw : raw.length);
   const size = Math.max(0, end - p.bodyStart);
   push(out, '(', ...string(p.type.toUpperCase(), opts), ' ', ...string(p.subtype.toUpperCase(), opts), ' ');
   params(out, p.params, opts);
@@ -106,8 +106,8 @@ function write(out: Chunk[], p: MimePart, raw: Buffer, ext: boolean, opts: Strin
 }
 
 /** BODYSTRUCTURE (extensible=true) or BODY (false) of `part`, without the label.
- * `raw` is the message the offsets point into (sizes are clamped to it). */
-export function bodyStructure(part: MimePart, raw: Buffer, extensible: boolean,
+ * `raw` is the message the offsets point into, or just its length (sizes are clamped to it). */
+export function bodyStructure(part: MimePart, raw: Buffer | number, extensible: boolean,
                               opts: StringOptions = { utf8: false }): Chunk[] {
   const out: Chunk[] = [];
   write(out, part, raw, extensible, opts);

@@ -2,22 +2,39 @@
 // and full-text search.
 import Database from 'better-sqlite3';
 import { BlobNotFoundError, isBlobId } from '../blobs.js';
-import { StoreError, type MessageIndexEntry, type MessageRecord } from '../types.js';
+import { StoreError, type ListMessagesOptions, type MessageIndexEntry, type MessageRecord } from '../types.js';
 import type { StoreDb } from './db.js';
 import { ftsTokens } from './normalize.js';
 import { mailboxById, toIndexEntry, uniqueSorted, type IndexRow, type RecordRow } from './rows.js';
 
-export async function listMessages(ctx: StoreDb, mailboxId: number, opts?: { changedSince?: number }): Promise<MessageIndexEntry[]> {
+export async function listMessages(ctx: StoreDb, mailboxId: number, opts: ListMessagesOptions = {}): Promise<MessageIndexEntry[]> {
   ctx.checkOpen();
   mailboxById(ctx, mailboxId);
-  const rows = opts?.changedSince !== undefined
+  const from = opts.uidFrom ?? 1;
+  const to = opts.uidTo ?? 0xffffffff;
+  const rows = opts.changedSince !== undefined
     ? ctx.all<IndexRow>(
       `SELECT uid, modseq, flags, internal_date, size, email_id, thread_id FROM mailbox_messages
-       WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, mailboxId, opts.changedSince)
+       WHERE mailbox_id = ? AND modseq > ? AND uid BETWEEN ? AND ? ORDER BY uid`, mailboxId, opts.changedSince, from, to)
     : ctx.all<IndexRow>(
       `SELECT uid, modseq, flags, internal_date, size, email_id, thread_id FROM mailbox_messages
-       WHERE mailbox_id = ? ORDER BY uid`, mailboxId);
+       WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mailboxId, from, to);
   return rows.map(toIndexEntry);
+}
+
+export async function firstUnseenUid(ctx: StoreDb, mailboxId: number): Promise<number | null> {
+  ctx.checkOpen();
+  // Flags are stored space-separated; backslash cannot occur in keywords, so this is exact.
+  const r = ctx.get<{ uid: number }>(
+    `SELECT uid FROM mailbox_messages WHERE mailbox_id = ? AND (' ' || flags || ' ') NOT LIKE '% \\Seen %' ORDER BY uid LIMIT 1`, mailboxId);
+  return r?.uid ?? null;
+}
+
+export async function listUids(ctx: StoreDb, mailboxId: number): Promise<Uint32Array> {
+  ctx.checkOpen();
+  mailboxById(ctx, mailboxId);
+  const stmt = ctx.q('SELECT uid AS u FROM mailbox_messages WHERE mailbox_id = ? ORDER BY uid');
+  return Uint32Array.from(stmt.pluck(true).all(mailboxId) as number[]);
 }
 
 export async function getMessages(ctx: StoreDb, mailboxId: number, uids: number[]): Promise<MessageRecord[]> {

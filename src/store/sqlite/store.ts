@@ -28,6 +28,7 @@ import type {
   FlagOperation,
   FlagUpdateResult,
   Mailbox,
+  ListMessagesOptions,
   MessageIndexEntry,
   MessageRecord,
   NewMessage,
@@ -151,8 +152,14 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- messages: read
 
-  listMessages(mailboxId: number, opts?: { changedSince?: number }): Promise<MessageIndexEntry[]> {
+  listMessages(mailboxId: number, opts?: ListMessagesOptions): Promise<MessageIndexEntry[]> {
     return read.listMessages(this.ctx, mailboxId, opts);
+  }
+  firstUnseenUid(mailboxId: number): Promise<number | null> {
+    return read.firstUnseenUid(this.ctx, mailboxId);
+  }
+  listUids(mailboxId: number): Promise<Uint32Array> {
+    return read.listUids(this.ctx, mailboxId);
   }
   getMessages(mailboxId: number, uids: number[]): Promise<MessageRecord[]> { return read.getMessages(this.ctx, mailboxId, uids); }
   readBlob(blobId: string): Promise<Buffer> { return read.readBlob(this.ctx, blobId); }

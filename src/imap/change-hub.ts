@@ -1,0 +1,60 @@
+// One watch on the store's change feed for the whole IMAP server, fanned out to the sessions of
+// each account. A notification is only a wake-up: sessions read what changed from the feed
+// itself (MailboxView.sync), so nothing depends on how or when a backend delivers it.
+import type { Change, Store } from '../store/types.js';
+
+export type AccountListener = (changes: Change[]) => void;
+
+export class ChangeHub {
+  private readonly byAccount = new Map<number, Set<AccountListener>>();
+  private unwatch: (() => void) | null = null;
+  /** Shared UID arrays of recently selected mailboxes (copy-on-write in the views). */
+  private readonly snapshots = new Map<number, { afterChangeId: number; uids: Uint32Array }>();
+
+  constructor(private readonly store: Store) {}
+
+  subscribe(accountId: number, fn: AccountListener): () => void {
+    if (!this.unwatch) this.unwatch = this.store.watch(null, (changes) => this.dispatch(changes));
+    let set = this.byAccount.get(accountId);
+    if (!set) this.byAccount.set(accountId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      const s = this.byAccount.get(accountId);
+      if (!s) return;
+      s.delete(fn);
+      if (s.size === 0) this.byAccount.delete(accountId);
+    };
+  }
+
+  /** The UIDs of a mailbox as of change `cursor` (read before calling): shared with other
+   * sessions when nothing in the store changed since the cached copy was read. */
+  async uidsAt(mailboxId: number, cursor: number): Promise<Uint32Array> {
+    const cached = this.snapshots.get(mailboxId);
+    if (cached && cached.afterChangeId === cursor) return cached.uids;
+    const uids = await this.store.listUids(mailboxId);
+    const after = await this.store.lastChangeId();
+    if (after === cursor) {
+      if (this.snapshots.size >= 1000) this.snapshots.delete(this.snapshots.keys().next().value!);
+      this.snapshots.set(mailboxId, { afterChangeId: after, uids });
+    }
+    return uids;
+  }
+
+  close(): void {
+    this.unwatch?.();
+    this.unwatch = null;
+    this.byAccount.clear();
+    this.snapshots.clear();
+  }
+
+  private dispatch(changes: Change[]): void {
+    for (const c of changes) if (c.mailboxId !== null) this.snapshots.delete(c.mailboxId);
+    const accounts = new Set(changes.map((c) => c.accountId));
+    for (const id of accounts) {
+      const set = this.byAccount.get(id);
+      if (!set) continue;
+      const mine = changes.filter((c) => c.accountId === id);
+      for (const fn of Array.from(set)) fn(mine);
+    }
+  }
+}

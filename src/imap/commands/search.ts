@@ -1,0 +1,69 @@
+// SEARCH / UID SEARCH (ESEARCH, SEARCHRES, CONDSTORE), SORT and THREAD: argument parsing and
+// evaluation live in ../search; this file ties them to the session's view and saved result.
+import type { Command } from '../parser/types.js';
+import type { Session } from '../session.js';
+import { parseSearchArgs } from '../search/parse.js';
+import { evaluateSearchDetailed, usesModseq, type SearchContext } from '../search/evaluate.js';
+import { formatEsearchResponse, formatSearchResponse, formatSortResponse, savedResult, sequenceNumberOf } from '../search/respond.js';
+import { parseSortArgs, sortMessages } from '../search/sort.js';
+import { formatThreadResponse, parseThreadArgs, threadMessages } from '../search/thread.js';
+import { MessageLoader } from '../search/messages.js';
+import type { SearchError } from '../search/types.js';
+
+function context(s: Session): SearchContext {
+  const view = s.view!;
+  return { store: s.ctx.store, mailboxId: view.id, uids: view.knownUids(), saved: s.saved, loader: new MessageLoader(s.ctx.store, view.id) };
+}
+
+function refuse(s: Session, tag: string, e: SearchError): void {
+  if (e.code === 'BADCHARSET') s.no(tag, `[BADCHARSET (UTF-8 US-ASCII)] ${e.error}`);
+  else s.bad(tag, e.error);
+}
+
+export async function search(s: Session, cmd: Command): Promise<void> {
+  const byUid = cmd.name === 'UID SEARCH';
+  const parsed = parseSearchArgs(cmd.args, { esearch: true });
+  if ('error' in parsed) {
+    if (cmd.args.some((t) => t.type === 'atom' && t.value.toUpperCase() === 'SAVE')) s.saved = [];
+    return refuse(s, cmd.tag, parsed);
+  }
+  if (usesModseq(parsed.key)) s.enabled.add('CONDSTORE');
+  const ctx = context(s);
+  const result = await evaluateSearchDetailed(parsed.key, ctx);
+  const opts = { uid: byUid, view: ctx.uids, modseqs: result.modseqs };
+  const ret = parsed.returnOpts;
+  if (ret?.save) s.saved = savedResult(result.uids, ret) ?? [];
+  if (ret || s.rev2) {
+    const line = formatEsearchResponse(result.uids, { ...opts, tag: cmd.tag, returnOpts: ret ?? { min: false, max: false, all: true, count: false, save: false } });
+    if (line !== null) s.send(line);
+  } else {
+    s.send(formatSearchResponse(result.uids, opts));
+  }
+  await s.announce(byUid);
+  s.ok(cmd.tag, `${cmd.name} completed`);
+}
+
+export async function sort(s: Session, cmd: Command): Promise<void> {
+  const byUid = cmd.name === 'UID SORT';
+  const parsed = parseSortArgs(cmd.args);
+  if ('error' in parsed) return refuse(s, cmd.tag, parsed);
+  if (usesModseq(parsed.key)) s.enabled.add('CONDSTORE');
+  const ctx = context(s);
+  const result = await evaluateSearchDetailed(parsed.key, ctx);
+  const sorted = await sortMessages(result.uids, parsed.criteria, ctx);
+  s.send(formatSortResponse(sorted, { uid: byUid, view: ctx.uids, modseqs: result.modseqs }));
+  await s.announce(byUid);
+  s.ok(cmd.tag, `${cmd.name} completed`);
+}
+
+export async function thread(s: Session, cmd: Command): Promise<void> {
+  const byUid = cmd.name === 'UID THREAD';
+  const parsed = parseThreadArgs(cmd.args);
+  if ('error' in parsed) return refuse(s, cmd.tag, parsed);
+  const ctx = context(s);
+  const result = await evaluateSearchDetailed(parsed.key, ctx);
+  const tree = await threadMessages(result.uids, parsed.algorithm, ctx);
+  s.send(byUid ? formatThreadResponse(tree) : formatThreadResponse(tree, (u) => sequenceNumberOf(ctx.uids, u)));
+  await s.announce(byUid);
+  s.ok(cmd.tag, `${cmd.name} completed`);
+}
