@@ -585,6 +585,29 @@ export function runStoreSuite(name: string, open: Opener): void {
       });
     });
 
+    describe('compact index (IMAP)', () => {
+      test('listUids, listFlags, firstUnseenUid and listMessages by UID range agree', async ({ store }) => {
+        const { inbox } = await setup(store);
+        for (let i = 0; i < 6; i++) await store.append(inbox.id, newMessage({ subject: `m${i}`, flags: i % 2 ? ['\\Seen'] : [] }));
+        await store.setFlags(inbox.id, [1], 'add', ['\\Seen', '$Work']);
+        await store.expunge(inbox.id, [4]);
+        assert.deepEqual(Array.from(await store.listUids(inbox.id)), [1, 2, 3, 5, 6]);
+        const all = await store.listMessages(inbox.id);
+        const cols = await store.listFlags(inbox.id);
+        assert.deepEqual(Array.from(cols.uids), all.map((e) => e.uid));
+        assert.deepEqual(Array.from(cols.modseqs), all.map((e) => e.modseq));
+        assert.deepEqual(cols.flags, all.map((e) => e.flags.join(' ')));
+        const range = await store.listFlags(inbox.id, { uidFrom: 2, uidTo: 5 });
+        assert.deepEqual(Array.from(range.uids), [2, 3, 5]);
+        const m1 = all.find((e) => e.uid === 1)!.modseq;
+        assert.deepEqual(Array.from((await store.listFlags(inbox.id, { changedSince: m1 - 1 })).uids), [1]);
+        assert.deepEqual((await store.listMessages(inbox.id, { uidFrom: 3, uidTo: 6 })).map((e) => e.uid), [3, 5, 6]);
+        assert.equal(await store.firstUnseenUid(inbox.id), 3);
+        await store.setFlags(inbox.id, [3, 5], 'add', ['\\Seen']);
+        assert.equal(await store.firstUnseenUid(inbox.id), null);
+      });
+    });
+
     describe('search', () => {
       test('searchText finds words in body and subject; header/body scopes; safe with syntax', async ({ store }) => {
         const { account, inbox } = await setup(store);

@@ -16,6 +16,7 @@ import { compressSet } from '../number-set.js';
 import { atomUpper } from './args.js';
 
 const BATCH = 2000;
+const FLAGS_BATCH = 20_000;
 const BODY_BATCH = 50;
 const KNOWN_CTE = new Set([null, '7bit', '8bit', 'binary', 'base64', 'quoted-printable']);
 
@@ -82,6 +83,15 @@ export async function fetch(s: Session, cmd: Command): Promise<void> {
     const lo = Math.min(...want);
     const gone = (await s.ctx.store.expungedSince(view.id, changedSince)).filter((u) => want.size === 0 || (u >= lo && set.kind === 'set' && inUidSet(set, u, view.lastUid)));
     if (gone.length > 0) s.send(`* VANISHED (EARLIER) ${compressSet(gone)}`);
+  }
+  if (!plan.setsSeen && [...names].every((n) => n === 'UID' || n === 'FLAGS' || n === 'MODSEQ')) {
+    // The flag sync of a mail program (UID FETCH 1:* (FLAGS)): columns straight from the index.
+    for (let i = 0; i < seqs.length; i += FLAGS_BATCH) {
+      await flagsOnly(s, seqs.slice(i, i + FLAGS_BATCH), plan);
+      await s.drained();
+    }
+    await s.announce(byUid);
+    return s.ok(cmd.tag, `${cmd.name} completed`);
   }
   try {
     for (let i = 0; i < seqs.length; i += plan.needBlob ? BODY_BATCH : BATCH) {
@@ -197,6 +207,38 @@ async function fetchBatch(s: Session, seqs: number[], plan: Plan): Promise<void>
     }
     push(out, ')');
     s.sendChunks(out);
+  }
+}
+
+async function flagsOnly(s: Session, seqs: number[], plan: Plan): Promise<void> {
+  if (seqs.length === 0) return;
+  const view = s.view!;
+  const cols = await s.ctx.store.listFlags(view.id, {
+    uidFrom: view.uidAt(seqs[0]!), uidTo: view.uidAt(seqs[seqs.length - 1]!),
+    ...(plan.changedSince !== null ? { changedSince: plan.changedSince } : {}),
+  });
+  const names = plan.items.map((i) => i.name);
+  const addUid = plan.byUid && !names.includes('UID');
+  const addModseq = !names.includes('MODSEQ') && (plan.modseq || (names.includes('FLAGS') && s.condstore));
+  // Both lists ascend by UID: walk them together.
+  let j = 0;
+  for (const seq of seqs) {
+    const uid = view.uidAt(seq);
+    while (j < cols.uids.length && cols.uids[j]! < uid) j++;
+    if (j === cols.uids.length) break;
+    if (cols.uids[j] !== uid) continue;
+    let line = `* ${seq} FETCH (`;
+    let sep = '';
+    if (addUid) {
+      line += `UID ${uid}`;
+      sep = ' ';
+    }
+    for (const name of names) {
+      line += sep + (name === 'UID' ? `UID ${uid}` : name === 'FLAGS' ? `FLAGS (${cols.flags[j]})` : `MODSEQ (${cols.modseqs[j]})`);
+      sep = ' ';
+    }
+    if (addModseq) line += `${sep}MODSEQ (${cols.modseqs[j]})`;
+    s.send(line + ')');
   }
 }
 

@@ -2,7 +2,7 @@
 // and full-text search.
 import Database from 'better-sqlite3';
 import { BlobNotFoundError, isBlobId } from '../blobs.js';
-import { StoreError, type ListMessagesOptions, type MessageIndexEntry, type MessageRecord } from '../types.js';
+import { StoreError, type FlagColumns, type ListMessagesOptions, type MessageIndexEntry, type MessageRecord } from '../types.js';
 import type { StoreDb } from './db.js';
 import { ftsTokens } from './normalize.js';
 import { mailboxById, toIndexEntry, uniqueSorted, type IndexRow, type RecordRow } from './rows.js';
@@ -20,6 +20,25 @@ export async function listMessages(ctx: StoreDb, mailboxId: number, opts: ListMe
       `SELECT uid, modseq, flags, internal_date, size, email_id, thread_id FROM mailbox_messages
        WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`, mailboxId, from, to);
   return rows.map(toIndexEntry);
+}
+
+export async function listFlags(ctx: StoreDb, mailboxId: number, opts: ListMessagesOptions = {}): Promise<FlagColumns> {
+  ctx.checkOpen();
+  mailboxById(ctx, mailboxId);
+  const from = opts.uidFrom ?? 1;
+  const to = opts.uidTo ?? 0xffffffff;
+  const since = opts.changedSince ?? 0;
+  const uids: number[] = [];
+  const modseqs: number[] = [];
+  const flags: string[] = [];
+  // iterate() streams rows without building an array of row objects first.
+  const stmt = ctx.q('SELECT uid, modseq, flags FROM mailbox_messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? AND modseq > ? ORDER BY uid');
+  for (const row of stmt.raw(true).iterate(mailboxId, from, to, since) as Iterable<[number, number, string]>) {
+    uids.push(row[0]);
+    modseqs.push(row[1]);
+    flags.push(row[2]);
+  }
+  return { uids: Uint32Array.from(uids), modseqs: Float64Array.from(modseqs), flags };
 }
 
 export async function firstUnseenUid(ctx: StoreDb, mailboxId: number): Promise<number | null> {

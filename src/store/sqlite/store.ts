@@ -28,6 +28,7 @@ import type {
   FlagOperation,
   FlagUpdateResult,
   Mailbox,
+  FlagColumns,
   ListMessagesOptions,
   MessageIndexEntry,
   MessageRecord,
@@ -154,6 +155,9 @@ export class SqliteStore implements Store {
 
   listMessages(mailboxId: number, opts?: ListMessagesOptions): Promise<MessageIndexEntry[]> {
     return read.listMessages(this.ctx, mailboxId, opts);
+  }
+  listFlags(mailboxId: number, opts?: ListMessagesOptions): Promise<FlagColumns> {
+    return read.listFlags(this.ctx, mailboxId, opts);
   }
   firstUnseenUid(mailboxId: number): Promise<number | null> {
     return read.firstUnseenUid(this.ctx, mailboxId);
