@@ -144,6 +144,7 @@ async function fetchBatch(s: Session, seqs: number[], plan: Plan): Promise<void>
         const e = byUid.get(u.uid)!;
         byUid.set(u.uid, { ...e, flags: u.flags, modseq: u.modseq });
         seenSet.add(u.uid);
+        view.noteReported(u.uid, u.modseq); // shown in this FETCH: the feed need not repeat it
       }
     }
   }

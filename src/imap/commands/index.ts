@@ -51,6 +51,8 @@ export const COMMANDS = new Map<string, CommandSpec>([
   ['GETQUOTAROOT', { states: AUTH, handler: getQuotaRoot }],
   ['SETQUOTA', { states: AUTH, handler: setQuota }],
   ['COMPRESS', { states: AUTH, handler: compress }],
+  // IMAP4rev1 only (RFC 3501 §6.4.1): nothing to checkpoint here, so it is a NOOP.
+  ['CHECK', { states: SELECTED, handler: noop }],
   ['CLOSE', { states: SELECTED, handler: close }],
   ['UNSELECT', { states: SELECTED, handler: unselect }],
   ['EXPUNGE', { states: SELECTED, handler: expunge }],
