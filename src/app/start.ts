@@ -16,6 +16,7 @@ import { ThreadPoolDeliverer } from '../delivery/thread-pool-deliverer.js';
 import type { InboundMeta } from '../delivery/inbound-meta.js';
 import { InboundSmtp } from '../smtp/inbound/server.js';
 import { ImapServer } from '../imap/server.js';
+import { PasswordVerifier } from '../auth/verifier.js';
 import type { JunkReport } from '../imap/junk-events.js';
 import { formatListen } from '../config/listen.js';
 import { DataLock } from './data-lock.js';
@@ -67,6 +68,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   let imap: ImapServer | null = null;
   const junkListeners = new Set<(r: JunkReport) => void>();
   const junkLog = logger.child({ svc: 'junk' });
+  const passwords = new PasswordVerifier();
   try {
     if (config.listen.smtp) {
       smtp = new InboundSmtp({ config, store, spool, resolver, tls, logger: logger.child({ svc: 'smtp' }), onQueued: (id, entry) => worker.enqueue(id, entry) });
@@ -75,7 +77,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     }
     if (config.listen.imap || config.listen.imaps) {
       imap = new ImapServer({
-        config, store, tls, logger: logger.child({ svc: 'imap' }),
+        config, store, tls, passwords, logger: logger.child({ svc: 'imap' }),
         junk: (r) => {
           junkLog.info({ account: r.accountId, verdict: r.verdict, via: r.via, mailbox: r.mailboxId, uid: r.uid }, 'user junk report');
           for (const l of junkListeners) l(r);

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
 import type { TlsMaterial } from '../tls/certificate.js';
 import { ChangeHub } from './change-hub.js';
-import { LoginCache } from '../auth/login-cache.js';
+import { PasswordVerifier } from '../auth/verifier.js';
 import { Session, type ImapContext } from './session.js';
 import type { JunkReporter } from './junk-events.js';
 
@@ -17,6 +17,8 @@ export interface ImapServerOptions {
   tls: TlsMaterial;
   logger: Logger;
   junk?: JunkReporter;
+  /** Shared with the other protocols (one login cache, one Argon2 budget). */
+  passwords?: PasswordVerifier;
 }
 
 export class ImapServer {
@@ -34,7 +36,7 @@ export class ImapServer {
       logger: opts.logger,
       secureContext: tls.createSecureContext({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }),
       junk: opts.junk ?? (() => {}),
-      loginCache: new LoginCache(),
+      passwords: opts.passwords ?? new PasswordVerifier(),
     };
   }
 

@@ -15,7 +15,7 @@ import type { ChangeHub } from './change-hub.js';
 import type { MailboxView } from './mailbox-view.js';
 import type { JunkReporter } from './junk-events.js';
 import { capabilities } from './capabilities.js';
-import type { LoginCache } from '../auth/login-cache.js';
+import type { PasswordVerifier } from '../auth/verifier.js';
 import { COMMANDS } from './commands/index.js';
 
 export interface ImapContext {
@@ -25,7 +25,7 @@ export interface ImapContext {
   logger: Logger;
   secureContext: tls.SecureContext;
   junk: JunkReporter;
-  loginCache: LoginCache;
+  passwords: PasswordVerifier;
 }
 
 export type SessionState = 'notauth' | 'auth' | 'selected' | 'logout';

@@ -2,7 +2,6 @@
 import type { Command } from '../parser/types.js';
 import { tokenString } from '../parser/tokens.js';
 import type { Session } from '../session.js';
-import { hashPassword, verifyPassword } from '../../auth/password.js';
 
 const MAX_AUTH_FAILURES = 3;
 
@@ -51,19 +50,9 @@ export async function authenticateCommand(s: Session, cmd: Command): Promise<voi
   await authenticate(s, cmd.tag, authc, pass);
 }
 
-let dummyHash: Promise<string> | null = null;
-
 async function authenticate(s: Session, tag: string, user: string, pass: string): Promise<void> {
   const account = user.length <= 320 ? await s.ctx.store.getAccount(user.trim().toLowerCase()) : null;
-  // An unknown user costs the same hash check as a wrong password: no user enumeration by timing.
-  let ok = false;
-  if (account) {
-    const cache = s.ctx.loginCache;
-    ok = cache.check(account.id, account.passwordHash, pass) || await verifyPassword(account.passwordHash, pass);
-    if (ok) cache.remember(account.id, account.passwordHash, pass);
-  } else {
-    await verifyPassword(await (dummyHash ??= hashPassword('fjord-dummy-password')), pass + '\0x');
-  }
+  const ok = await s.ctx.passwords.verify(account, pass);
   if (!ok || !account) {
     s.log.info({ user: user.slice(0, 64) }, 'imap login failed');
     return failed(s, tag, '[AUTHENTICATIONFAILED] Authentication failed');
