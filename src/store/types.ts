@@ -204,7 +204,12 @@ export interface Store {
    * mailbox and leaves INBOX empty (RFC 3501 §6.3.5). */
   renameMailbox(accountId: number, from: string, to: string): Promise<void>;
   deleteMailbox(accountId: number, name: string): Promise<void>;
+  /** Subscribes or unsubscribes a name. A name without a mailbox may be subscribed, and a
+   * subscription survives DELETE of its mailbox (RFC 9051 §6.3.7); a mailbox created or
+   * renamed to a subscribed name is subscribed. */
   setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void>;
+  /** Every subscribed name, whether or not a mailbox of that name exists, sorted. */
+  listSubscriptions(accountId: number): Promise<string[]>;
 
   // Messages
   /** Delivers a batch in one transaction (blobs are fsynced first). */

@@ -294,7 +294,21 @@ export function runStoreSuite(name: string, open: Opener): void {
         assert.equal((await store.getMailbox(account.id, 'Junk'))!.subscribed, false);
         await store.setSubscribed(account.id, 'Junk', true);
         assert.equal((await store.getMailbox(account.id, 'Junk'))!.subscribed, true);
-        await rejectsCode(store.setSubscribed(account.id, 'Nope', true), 'nonexistent-mailbox');
+        // Names without a mailbox can be subscribed; DELETE keeps the subscription; a mailbox
+        // created under a subscribed name is subscribed.
+        await store.setSubscribed(account.id, 'Later', true);
+        await store.createMailbox(account.id, 'Gone');
+        await store.setSubscribed(account.id, 'Gone', true);
+        await store.deleteMailbox(account.id, 'Gone');
+        assert.deepEqual((await store.listSubscriptions(account.id)).filter((n) => ['Gone', 'Later', 'Junk'].includes(n)), ['Gone', 'Junk', 'Later']);
+        assert.equal((await store.createMailbox(account.id, 'Later')).subscribed, true);
+        await store.createMailbox(account.id, 'X');
+        await store.renameMailbox(account.id, 'X', 'Gone');
+        assert.equal((await store.getMailbox(account.id, 'Gone'))!.subscribed, true);
+        await store.setSubscribed(account.id, 'Gone', false);
+        await store.setSubscribed(account.id, 'Later', false);
+        assert.ok(!(await store.listSubscriptions(account.id)).includes('Gone'));
+        assert.ok(!(await store.listSubscriptions(account.id)).includes('Later'));
       });
     });
 

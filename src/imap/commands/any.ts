@@ -13,11 +13,13 @@ export async function capability(s: Session, cmd: Command): Promise<void> {
 }
 
 export async function noop(s: Session, cmd: Command): Promise<void> {
+  if (cmd.args.length > 0) return s.bad(cmd.tag, `${cmd.name} takes no arguments`);
   await s.announce(true);
-  s.ok(cmd.tag, 'NOOP completed');
+  s.ok(cmd.tag, `${cmd.name} completed`);
 }
 
 export async function logout(s: Session, cmd: Command): Promise<void> {
+  if (cmd.args.length > 0) return s.bad(cmd.tag, 'LOGOUT takes no arguments');
   s.send('* BYE Logging out');
   s.ok(cmd.tag, 'LOGOUT completed');
   s.close();

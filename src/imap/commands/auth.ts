@@ -42,7 +42,8 @@ export async function authenticateCommand(s: Session, cmd: Command): Promise<voi
     return s.bad(cmd.tag, 'Invalid base64 in authentication response');
   }
   const parts = Buffer.from(response, 'base64').toString('utf8').split('\0');
-  if (parts.length !== 3) return s.bad(cmd.tag, 'Invalid PLAIN authentication message');
+  // Valid base64 that is not a PLAIN message is a failed authentication, not a syntax error.
+  if (parts.length !== 3) return failed(s, cmd.tag, '[AUTHENTICATIONFAILED] Authentication failed');
   const [authz, authc, pass] = parts as [string, string, string];
   if (authz !== '' && authz.toLowerCase() !== authc.toLowerCase()) {
     return failed(s, cmd.tag, '[AUTHORIZATIONFAILED] Authorization as another user is not allowed');

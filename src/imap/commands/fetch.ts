@@ -78,10 +78,9 @@ export async function fetch(s: Session, cmd: Command): Promise<void> {
 
   const seqs = view.resolve(set, byUid, s.saved);
   if (seqs === null) return s.bad(cmd.tag, 'Invalid message sequence number');
-  if (vanished && changedSince !== null) {
-    const want = new Set<number>(seqs.map((q) => view.uidAt(q)));
-    const lo = Math.min(...want);
-    const gone = (await s.ctx.store.expungedSince(view.id, changedSince)).filter((u) => want.size === 0 || (u >= lo && set.kind === 'set' && inUidSet(set, u, view.lastUid)));
+  if (vanished && changedSince !== null && set.kind === 'set') {
+    // RFC 7162 §3.2.6: the messages of the requested UID set expunged since CHANGEDSINCE.
+    const gone = (await s.ctx.store.expungedSince(view.id, changedSince)).filter((u) => inUidSet(set, u, view.lastUid));
     if (gone.length > 0) s.send(`* VANISHED (EARLIER) ${compressSet(gone)}`);
   }
   if (!plan.setsSeen && [...names].every((n) => n === 'UID' || n === 'FLAGS' || n === 'MODSEQ')) {
@@ -188,9 +187,9 @@ async function fetchBatch(s: Session, seqs: number[], plan: Plan): Promise<void>
           case 'ENVELOPE': push(out, 'ENVELOPE '); writeEnvelope(out, rec!.envelope, opts); break;
           case 'BODY': push(out, 'BODY ', ...bodyStructure(rec!.tree, entry.size, false, opts)); break;
           case 'BODYSTRUCTURE': push(out, 'BODYSTRUCTURE ', ...bodyStructure(rec!.tree, entry.size, true, opts)); break;
-          case 'RFC822': push(out, 'RFC822 ', ...literal(raw!)); break;
-          case 'RFC822.HEADER': push(out, 'RFC822.HEADER ', ...literal(raw!.subarray(0, Math.min(rec!.tree.bodyStart, raw!.length)))); break;
-          case 'RFC822.TEXT': push(out, 'RFC822.TEXT ', ...literal(raw!.subarray(Math.min(rec!.tree.bodyStart, raw!.length)))); break;
+          case 'RFC822': push(out, 'RFC822 ', ...literal(withoutNul(raw!))); break;
+          case 'RFC822.HEADER': push(out, 'RFC822.HEADER ', ...literal(withoutNul(raw!.subarray(0, Math.min(rec!.tree.bodyStart, raw!.length))))); break;
+          case 'RFC822.TEXT': push(out, 'RFC822.TEXT ', ...literal(withoutNul(raw!.subarray(Math.min(rec!.tree.bodyStart, raw!.length))))); break;
           default: push(out, `${item.name} NIL`); break;
         }
       } else {
@@ -286,7 +285,7 @@ function section(out: Chunk[], item: Extract<FetchItem, { kind: 'section' }>, ra
     const bytes = sectionBytes(raw, tree, spec, item.partial);
     push(out, `BODY[${label}]${origin} `);
     if (bytes === null) push(out, 'NIL');
-    else push(out, ...literal(bytes));
+    else push(out, ...literal(withoutNul(bytes)));
     return;
   }
   // BINARY (RFC 3516): the part's content with its transfer encoding removed.
@@ -308,6 +307,15 @@ function section(out: Chunk[], item: Extract<FetchItem, { kind: 'section' }>, ra
   // literal8 when the content holds NUL (RFC 3516 §4.2); a plain literal otherwise.
   if (bytes.includes(0)) push(out, `~{${bytes.length}}\r\n`, bytes);
   else push(out, ...literal(bytes));
+}
+
+/** A plain literal cannot carry NUL (RFC 9051 §4.3.1; only BINARY's literal8 can): NUL bytes
+ * become 0x80 there, as Dovecot does. The stored message keeps them. */
+function withoutNul(b: Buffer): Buffer {
+  if (!b.includes(0)) return b;
+  const copy = Buffer.from(b);
+  for (let i = copy.indexOf(0); i !== -1; i = copy.indexOf(0, i + 1)) copy[i] = 0x80;
+  return copy;
 }
 
 function binaryContent(raw: Buffer, tree: MimePart, parts: number[]): Buffer | null {

@@ -66,16 +66,22 @@ export async function del(s: Session, cmd: Command): Promise<void> {
   const name = mailboxArg(s, cmd.args[0]);
   if (name === null || cmd.args.length !== 1) return s.bad(cmd.tag, 'DELETE expects a mailbox name');
   try {
-    await s.ctx.store.deleteMailbox(s.account!.id, name);
+    await s.ctx.store.deleteMailbox(s.account!.id, name).catch((err: unknown) => {
+      if (err instanceof StoreError && err.code === 'in-use') throw new HasChildren(err.message);
+      throw err;
+    });
     if (s.view && s.view.mailbox.name === name) {
       s.view = null;
       s.state = 'auth';
     }
     s.ok(cmd.tag, 'DELETE completed');
   } catch (err) {
+    if (err instanceof HasChildren) return s.no(cmd.tag, `[HASCHILDREN] ${err.message}`);
     storeErrorReply(s, cmd.tag, err);
   }
 }
+
+class HasChildren extends Error {}
 
 export async function rename(s: Session, cmd: Command): Promise<void> {
   const from = mailboxArg(s, cmd.args[0]);
@@ -194,67 +200,75 @@ export async function lsub(s: Session, cmd: Command): Promise<void> {
 }
 
 async function listMailboxes(s: Session, tag: string, reference: string, patterns: string[], o: ListOptions, verb: 'LIST' | 'LSUB'): Promise<void> {
-  const mailboxes = await s.ctx.store.listMailboxes(s.account!.id);
-  if (patterns.length === 1 && patterns[0] === '') {
+  const store = s.ctx.store;
+  const accountId = s.account!.id;
+  if (o.extended) patterns = patterns.filter((p) => p !== ''); // RFC 5258 §3: ignored
+  else if (patterns.length === 1 && patterns[0] === '') {
     // The hierarchy delimiter and root of the reference.
     s.send(`* ${verb} (\\Noselect) "${DELIMITER}" ""`);
     return s.ok(tag, `${verb} completed`);
   }
+  const [mailboxes, subscriptions] = await Promise.all([store.listMailboxes(accountId), store.listSubscriptions(accountId)]);
+  const subscribed = new Set(subscriptions);
   // Wildcards are plain ASCII, so a whole pattern decodes like a name.
   const wire = (p: string) => (s.utf8 ? p : decodeMutf7(p));
   const refName = wire(reference);
   const regexps = patterns.map((p) => wire(p)).filter((p): p is string => p !== null).map((p) => patternRegExp(refName ?? '', p));
-  // Every name and every parent level of a name (a level may exist only as a parent).
+  // Every name, every parent level of a name (a level may exist only as a parent), and, when
+  // listing subscriptions, subscribed names that have no mailbox.
   const nodes = new Map<string, Node>();
-  for (const mb of mailboxes) {
-    nodes.set(mb.name, { name: mb.name, mailbox: mb, children: false, subscribedChild: false });
-  }
-  for (const mb of mailboxes) {
-    const levels = mb.name.split(DELIMITER);
+  const node = (name: string) => {
+    let n = nodes.get(name);
+    if (!n) nodes.set(name, (n = { name, mailbox: null, children: false, subscribedChild: false }));
+    return n;
+  };
+  for (const mb of mailboxes) node(mb.name).mailbox = mb;
+  const listSubs = o.subscribedOnly || verb === 'LSUB';
+  const names = listSubs ? [...mailboxes.map((m) => m.name), ...subscriptions] : mailboxes.map((m) => m.name);
+  for (const name of names) {
+    if (listSubs) node(name);
+    const levels = name.split(DELIMITER);
     for (let i = 1; i < levels.length; i++) {
-      const parent = levels.slice(0, i).join(DELIMITER);
-      let n = nodes.get(parent);
-      if (!n) nodes.set(parent, (n = { name: parent, mailbox: null, children: false, subscribedChild: false }));
-      n.children = true;
-      if (mb.subscribed) n.subscribedChild = true;
+      const parent = node(levels.slice(0, i).join(DELIMITER));
+      if (nodes.get(name)?.mailbox || !listSubs) parent.children = true;
+      if (subscribed.has(name)) parent.subscribedChild = true;
     }
   }
   const matches = (name: string) => regexps.some((re) => re.test(name));
   const percentParents = patterns.some((p) => p.endsWith('%'));
   const out: { node: Node; attrs: string[]; childInfo: boolean }[] = [];
-  for (const node of nodes.values()) {
-    if (!matches(node.name)) continue;
-    const mb = node.mailbox;
+  for (const n of nodes.values()) {
+    if (!matches(n.name)) continue;
+    const mb = n.mailbox;
+    const isSub = subscribed.has(n.name);
     const attrs: string[] = [];
     if (!mb) attrs.push(s.rev2 || o.extended ? '\\NonExistent' : '\\Noselect');
-    attrs.push(node.children ? '\\HasChildren' : '\\HasNoChildren');
-    const subscribed = mb?.subscribed ?? false;
-    if (verb === 'LIST' && subscribed && o.returnSubscribed) attrs.push('\\Subscribed');
+    if (mb || n.children) attrs.push(n.children ? '\\HasChildren' : '\\HasNoChildren');
+    if (verb === 'LIST' && isSub && o.returnSubscribed) attrs.push('\\Subscribed');
     if (mb?.specialUse) attrs.push(mb.specialUse);
     let childInfo = false;
-    if (o.subscribedOnly || verb === 'LSUB') {
-      if (!subscribed) {
-        // RECURSIVEMATCH (or LSUB with %): a parent is listed when a child is subscribed.
-        if (!(node.subscribedChild && (o.recursiveMatch || (verb === 'LSUB' && percentParents)))) continue;
-        if (verb === 'LSUB') attrs.splice(0, attrs.length, '\\Noselect');
-        else childInfo = true;
-      }
-    }
+    if (listSubs && !isSub) {
+      // RECURSIVEMATCH (or LSUB with %): a parent is listed when a child is subscribed.
+      if (!(n.subscribedChild && (o.recursiveMatch || (verb === 'LSUB' && percentParents)))) continue;
+      if (verb === 'LSUB') attrs.splice(0, attrs.length, '\\Noselect');
+      else childInfo = true;
+    } else if (!listSubs && !mb && !n.children) continue;
+    if (verb === 'LSUB' && isSub) attrs.splice(0, attrs.length, ...(mb ? [] : ['\\Noselect']));
     if (o.specialUseOnly && !mb?.specialUse) continue;
-    out.push({ node, attrs, childInfo });
+    out.push({ node: n, attrs, childInfo });
   }
   out.sort((a, b) => (a.node.name === 'INBOX' ? -1 : b.node.name === 'INBOX' ? 1 : a.node.name < b.node.name ? -1 : a.node.name > b.node.name ? 1 : 0));
-  for (const { node, attrs, childInfo } of out) {
+  for (const { node: n, attrs, childInfo } of out) {
     const ext = childInfo ? ' ("CHILDINFO" ("SUBSCRIBED"))' : '';
-    s.send(`* ${verb} (${attrs.join(' ')}) "${DELIMITER}" ${mailboxOut(s, node.name)}${ext}`);
-    if (o.status && node.mailbox) s.send(await statusLine(s, node.mailbox, o.status));
+    s.send(`* ${verb} (${attrs.join(' ')}) "${DELIMITER}" ${mailboxOut(s, n.name)}${ext}`);
+    if (o.status && n.mailbox) s.send(await statusLine(s, n.mailbox, o.status));
   }
   s.ok(tag, `${verb} completed`);
 }
 
 // ---- STATUS ----
 
-const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'SIZE', 'HIGHESTMODSEQ', 'RECENT', 'APPENDLIMIT', 'MAILBOXID']);
+const STATUS_ITEMS = new Set(['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'DELETED', 'DELETED-STORAGE', 'SIZE', 'HIGHESTMODSEQ', 'RECENT', 'APPENDLIMIT', 'MAILBOXID']);
 
 function statusItems(items: Token[]): string[] | null {
   const out: string[] = [];
@@ -279,9 +293,11 @@ async function statusLine(s: Session, mb: Mailbox, items: string[]): Promise<str
       case 'RECENT': parts.push('RECENT 0'); break;
       case 'APPENDLIMIT': parts.push(`APPENDLIMIT ${s.ctx.config.imap.appendLimit}`); break;
       case 'MAILBOXID': parts.push(`MAILBOXID (${mailboxIdString(mb.id)})`); break;
-      case 'DELETED': {
-        const entries = await s.ctx.store.listMessages(mb.id);
-        parts.push(`DELETED ${entries.filter((e) => e.flags.includes('\\Deleted')).length}`);
+      case 'DELETED':
+      case 'DELETED-STORAGE': {
+        const deleted = (await s.ctx.store.listMessages(mb.id)).filter((e) => e.flags.includes('\\Deleted'));
+        // RFC 9208 §5.1: DELETED-STORAGE is in units of 1024 octets, like the STORAGE resource.
+        parts.push(item === 'DELETED' ? `DELETED ${deleted.length}` : `DELETED-STORAGE ${Math.ceil(deleted.reduce((n, e) => n + e.size, 0) / 1024)}`);
         break;
       }
     }

@@ -24,7 +24,11 @@ export async function search(s: Session, cmd: Command): Promise<void> {
   const byUid = cmd.name === 'UID SEARCH';
   const parsed = parseSearchArgs(cmd.args, { esearch: true });
   if ('error' in parsed) {
-    if (cmd.args.some((t) => t.type === 'atom' && t.value.toUpperCase() === 'SAVE')) s.saved = [];
+    // RFC 9051 §6.4.4.1: a SEARCH ... RETURN (SAVE) answered NO empties the saved result (a BAD
+    // one was never run and leaves it alone).
+    const ret = cmd.args[0]?.type === 'atom' && cmd.args[0].value.toUpperCase() === 'RETURN' ? cmd.args[1] : undefined;
+    const saving = ret?.type === 'list' && ret.items.some((t) => t.type === 'atom' && t.value.toUpperCase() === 'SAVE');
+    if (saving && parsed.code === 'BADCHARSET') s.saved = [];
     return refuse(s, cmd.tag, parsed);
   }
   if (usesModseq(parsed.key)) s.enabled.add('CONDSTORE');

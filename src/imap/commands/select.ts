@@ -50,7 +50,8 @@ async function open(s: Session, cmd: Command, readOnly: boolean): Promise<void> 
   if (s.view) {
     s.view = null;
     s.state = 'auth';
-    if (s.qresync) s.send('* OK [CLOSED] Previous mailbox closed');
+    // RFC 9051 §6.3.2 / RFC 7162 §3.2.11: tell the client where one mailbox's responses end.
+    if (s.qresync || s.rev2) s.send('* OK [CLOSED] Previous mailbox closed');
   }
   const store = s.ctx.store;
   const found = await store.getMailbox(s.account!.id, name);

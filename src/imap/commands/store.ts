@@ -27,7 +27,8 @@ export async function store(s: Session, cmd: Command): Promise<void> {
   const action = atomUpper(cmd.args[i]);
   const m = action ? /^([+-]?)FLAGS(\.SILENT)?$/.exec(action) : null;
   if (!m) return s.bad(cmd.tag, 'STORE expects FLAGS, +FLAGS or -FLAGS');
-  const flags = flagList(cmd.args[i + 1], cmd.args.slice(i + 2));
+  // The grammar needs a flag list or at least one flag: "STORE 1 FLAGS" must not clear flags.
+  const flags = cmd.args[i + 1] === undefined ? null : flagList(cmd.args[i + 1], cmd.args.slice(i + 2));
   if (flags === null) return s.bad(cmd.tag, 'Invalid flag list');
   const op: FlagOperation = m[1] === '+' ? 'add' : m[1] === '-' ? 'remove' : 'replace';
   const silent = m[2] !== undefined;

@@ -105,6 +105,7 @@ export async function removeAccount(ctx: StoreDb, address: string): Promise<void
     const now = Date.now();
     const boxes = ctx.all<MailboxRow>('SELECT * FROM mailboxes WHERE account_id = ? ORDER BY id', acct.id);
     for (const mb of boxes) dropMailbox(ctx, mb, now, released);
+    ctx.run('DELETE FROM subscriptions WHERE account_id = ?', acct.id);
     // Anything left (should be nothing): emails without mailbox rows.
     for (const e of ctx.all<{ id: number }>('SELECT id FROM emails WHERE account_id = ?', acct.id)) {
       deleteText(ctx, e.id);

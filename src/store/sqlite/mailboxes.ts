@@ -22,7 +22,15 @@ export function insertMailbox(ctx: StoreDb, accountId: number, name: string, spe
     accountId, name, specialUse, subscribed ? 1 : 0, nextUidValidity(ctx),
   )!;
   ctx.change(accountId, r.id, 'mailbox-create', null, null, name, now);
-  return r;
+  return adoptSubscription(ctx, r);
+}
+
+/** A mailbox appearing under a name that was subscribed while it did not exist takes over
+ * that subscription. */
+function adoptSubscription(ctx: StoreDb, mb: MailboxRow): MailboxRow {
+  if (ctx.run('DELETE FROM subscriptions WHERE account_id = ? AND name = ?', mb.account_id, mb.name).changes === 0) return mb;
+  ctx.run('UPDATE mailboxes SET subscribed = 1 WHERE id = ?', mb.id);
+  return { ...mb, subscribed: 1 };
 }
 
 
@@ -107,6 +115,7 @@ export async function renameMailbox(ctx: StoreDb, accountId: number, from: strin
     for (const mb of [src, ...children]) {
       const nn = t + mb.name.slice(f.length);
       ctx.run('UPDATE mailboxes SET name = ? WHERE id = ?', nn, mb.id);
+      adoptSubscription(ctx, { ...mb, name: nn });
       ctx.change(accountId, mb.id, 'mailbox-rename', null, null, nn, now);
     }
   });
@@ -126,6 +135,8 @@ export async function deleteMailbox(ctx: StoreDb, accountId: number, name: strin
       throw new StoreError('in-use', `mailbox ${show(n)} has child mailboxes; delete them first`);
     }
     dropMailbox(ctx, mb, Date.now(), released);
+    // The subscription outlives the mailbox.
+    if (mb.subscribed) ctx.run('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)', accountId, mb.name);
   });
   ctx.removeUnreferencedBlobs(released);
   ctx.committed();
@@ -146,11 +157,26 @@ export function dropMailbox(ctx: StoreDb, mb: MailboxRow, now: number, released:
   ctx.change(mb.account_id, mb.id, 'mailbox-delete', null, null, mb.name, now);
 }
 
+/** Every subscribed name of the account, existing mailbox or not, sorted. */
+export async function listSubscriptions(ctx: StoreDb, accountId: number): Promise<string[]> {
+  ctx.checkOpen();
+  return ctx.all<{ name: string }>(
+    `SELECT name FROM mailboxes WHERE account_id = ? AND subscribed = 1
+     UNION SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name`, accountId, accountId,
+  ).map((r) => r.name);
+}
+
 export async function setSubscribed(ctx: StoreDb, accountId: number, name: string, subscribed: boolean): Promise<void> {
   const n = normalizeMailboxName(name);
   ctx.tx(() => {
     const mb = mailboxByName(ctx, accountId, n);
-    if (!mb) throw new StoreError('nonexistent-mailbox', `mailbox ${show(n)} does not exist`);
+    if (!mb) {
+      const r = subscribed
+        ? ctx.run('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)', accountId, n)
+        : ctx.run('DELETE FROM subscriptions WHERE account_id = ? AND name = ?', accountId, n);
+      if (r.changes > 0) ctx.change(accountId, null, 'mailbox-subscribe', null, null, n, Date.now());
+      return;
+    }
     if ((mb.subscribed !== 0) === subscribed) return;
     ctx.run('UPDATE mailboxes SET subscribed = ? WHERE id = ?', subscribed ? 1 : 0, mb.id);
     ctx.change(accountId, mb.id, 'mailbox-subscribe', null, null, mb.name, Date.now());

@@ -149,6 +149,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX changes_account ON changes(account_id, id);
     `);
   },
+  // v3: subscriptions to names that have no mailbox (IMAP keeps a subscription when the
+  // mailbox is deleted, RFC 9051 §6.3.7). A name is here only while no mailbox has it; an
+  // existing mailbox's subscription is its `subscribed` column.
+  (db) => {
+    db.exec(`
+      CREATE TABLE subscriptions (
+        account_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (account_id, name)
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -140,6 +140,9 @@ export class SqliteStore implements Store {
     return mailboxes.renameMailbox(this.ctx, accountId, from, to);
   }
   deleteMailbox(accountId: number, name: string): Promise<void> { return mailboxes.deleteMailbox(this.ctx, accountId, name); }
+  listSubscriptions(accountId: number): Promise<string[]> {
+    return mailboxes.listSubscriptions(this.ctx, accountId);
+  }
   setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<void> {
     return mailboxes.setSubscribed(this.ctx, accountId, name, subscribed);
   }
