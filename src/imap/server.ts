@@ -8,6 +8,8 @@ import type { Store } from '../store/types.js';
 import type { TlsMaterial } from '../tls/certificate.js';
 import { ChangeHub } from './change-hub.js';
 import { PasswordVerifier } from '../auth/verifier.js';
+import { IndexCache } from './index-cache.js';
+import { ContentCache } from './search/messages.js';
 import { Session, type ImapContext } from './session.js';
 import type { JunkReporter } from './junk-events.js';
 
@@ -37,6 +39,8 @@ export class ImapServer {
       secureContext: tls.createSecureContext({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }),
       junk: opts.junk ?? (() => {}),
       passwords: opts.passwords ?? new PasswordVerifier(),
+      indexCache: new IndexCache(opts.store),
+      contentCache: new ContentCache(),
     };
   }
 

@@ -16,6 +16,8 @@ import type { MailboxView } from './mailbox-view.js';
 import type { JunkReporter } from './junk-events.js';
 import { capabilities } from './capabilities.js';
 import type { PasswordVerifier } from '../auth/verifier.js';
+import type { IndexCache } from './index-cache.js';
+import type { ContentCache } from './search/messages.js';
 import { COMMANDS } from './commands/index.js';
 
 export interface ImapContext {
@@ -26,6 +28,8 @@ export interface ImapContext {
   secureContext: tls.SecureContext;
   junk: JunkReporter;
   passwords: PasswordVerifier;
+  indexCache: IndexCache;
+  contentCache: ContentCache;
 }
 
 export type SessionState = 'notauth' | 'auth' | 'selected' | 'logout';

@@ -10,9 +10,27 @@ import { formatThreadResponse, parseThreadArgs, threadMessages } from '../search
 import { MessageLoader } from '../search/messages.js';
 import type { SearchError } from '../search/types.js';
 
-function context(s: Session): SearchContext {
+/** What one SEARCH/SORT/THREAD works on: the view, the shared index and content caches. */
+async function context(s: Session): Promise<SearchContext> {
   const view = s.view!;
-  return { store: s.ctx.store, mailboxId: view.id, uids: view.knownUids(), saved: s.saved, loader: new MessageLoader(s.ctx.store, view.id) };
+  const entries = await s.ctx.indexCache.entries(view.id);
+  const entryOf = (uid: number) => {
+    let lo = 0;
+    let hi = entries.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const e = entries[mid]!;
+      if (e.uid === uid) return e;
+      if (e.uid < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  };
+  return {
+    store: s.ctx.store, mailboxId: view.id, uids: view.knownUids(), saved: s.saved,
+    loader: new MessageLoader(s.ctx.store, view.id, { cache: s.ctx.contentCache, entryOf }),
+    index: async () => entries,
+  };
 }
 
 function refuse(s: Session, tag: string, e: SearchError): void {
@@ -32,7 +50,7 @@ export async function search(s: Session, cmd: Command): Promise<void> {
     return refuse(s, cmd.tag, parsed);
   }
   if (usesModseq(parsed.key)) s.enabled.add('CONDSTORE');
-  const ctx = context(s);
+  const ctx = await context(s);
   const result = await evaluateSearchDetailed(parsed.key, ctx);
   const opts = { uid: byUid, view: ctx.uids, modseqs: result.modseqs };
   const ret = parsed.returnOpts;
@@ -52,7 +70,7 @@ export async function sort(s: Session, cmd: Command): Promise<void> {
   const parsed = parseSortArgs(cmd.args);
   if ('error' in parsed) return refuse(s, cmd.tag, parsed);
   if (usesModseq(parsed.key)) s.enabled.add('CONDSTORE');
-  const ctx = context(s);
+  const ctx = await context(s);
   const result = await evaluateSearchDetailed(parsed.key, ctx);
   const sorted = await sortMessages(result.uids, parsed.criteria, ctx);
   s.send(formatSortResponse(sorted, { uid: byUid, view: ctx.uids, modseqs: result.modseqs }));
@@ -64,7 +82,7 @@ export async function thread(s: Session, cmd: Command): Promise<void> {
   const byUid = cmd.name === 'UID THREAD';
   const parsed = parseThreadArgs(cmd.args);
   if ('error' in parsed) return refuse(s, cmd.tag, parsed);
-  const ctx = context(s);
+  const ctx = await context(s);
   const result = await evaluateSearchDetailed(parsed.key, ctx);
   const tree = await threadMessages(result.uids, parsed.algorithm, ctx);
   s.send(byUid ? formatThreadResponse(tree) : formatThreadResponse(tree, (u) => sequenceNumberOf(ctx.uids, u)));

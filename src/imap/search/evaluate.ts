@@ -37,6 +37,8 @@ export interface SearchContext {
   saved: number[] | null;
   /** Optional shared record cache (e.g. between the SEARCH and SORT phases of one command). */
   loader?: MessageLoader;
+  /** The mailbox's index entries, when a cache has them (default: read from the store). */
+  index?: () => Promise<MessageIndexEntry[]>;
 }
 
 export interface SearchResult {
@@ -56,7 +58,7 @@ export async function evaluateSearch(key: SearchKey, ctx: SearchContext): Promis
 }
 
 export async function evaluateSearchDetailed(key: SearchKey, ctx: SearchContext): Promise<SearchResult> {
-  const entries = viewEntries(await ctx.store.listMessages(ctx.mailboxId), ctx.uids);
+  const entries = viewEntries(ctx.index ? await ctx.index() : await ctx.store.listMessages(ctx.mailboxId), ctx.uids);
   const ev = new Evaluator(ctx, entries);
   const all = new Uint8Array(entries.length).fill(1);
   const hits = await ev.eval(key, all);
@@ -125,7 +127,6 @@ function isEmpty(b: Bitmap): boolean {
 class Evaluator {
   private readonly n: number;
   private readonly loader: MessageLoader;
-  private flagSets: (Set<string> | undefined)[] = [];
   private readonly fts = new Map<string, Set<number>>();
 
   constructor(private readonly ctx: SearchContext, private readonly entries: MessageIndexEntry[]) {
@@ -162,8 +163,9 @@ class Evaluator {
       case 'recent':
         return new Uint8Array(this.n);
       case 'flag': {
-        const want = key.flag.toLowerCase();
-        return this.filter(cand, (e, i) => this.flags(e, i).has(want) === key.set);
+        const flag = key.flag;
+        const want = flag.toLowerCase();
+        return this.filter(cand, (e) => e.flags.some((f) => f === flag || f.toLowerCase() === want) === key.set);
       }
       case 'size':
         return this.filter(cand, (e) => (key.op === 'larger' ? e.size > key.size : e.size < key.size));
@@ -207,15 +209,6 @@ class Evaluator {
     const out = new Uint8Array(this.n);
     for (let i = 0; i < this.n; i++) if (cand[i] && pred(this.entries[i]!, i)) out[i] = 1;
     return out;
-  }
-
-  private flags(e: MessageIndexEntry, i: number): Set<string> {
-    let s = this.flagSets[i];
-    if (s === undefined) {
-      s = new Set(e.flags.map((f) => f.toLowerCase()));
-      this.flagSets[i] = s;
-    }
-    return s;
   }
 
   private async ftsSearch(query: string, where: 'text' | 'body' | 'header'): Promise<Set<number>> {

@@ -23,6 +23,30 @@ export interface MessageDigest {
   messageId: string | null;
 }
 
+/** The parts of a digest that never change for a stored email (its content is immutable),
+ * shared across sessions and commands by email id. */
+type Content = Pick<MessageDigest, 'blobId' | 'headerStart' | 'headerEnd' | 'envelope' | 'subject' | 'date' | 'messageId'>;
+
+/** An LRU of message contents by email id. */
+export class ContentCache {
+  private readonly map = new Map<string, Content>();
+  constructor(private readonly max = 50_000) {}
+  get(emailId: string): Content | undefined {
+    return this.map.get(emailId);
+  }
+  set(emailId: string, c: Content): void {
+    this.map.delete(emailId);
+    this.map.set(emailId, c);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
+/** What a loader may use to skip the store: the index entry of a uid and the shared cache. */
+export interface SharedContent {
+  cache: ContentCache;
+  entryOf(uid: number): { uid: number; modseq: number; size: number; internalDate: Date; emailId: string } | undefined;
+}
+
 const CHUNK = 250;
 const HEADER_CONCURRENCY = 16;
 const CACHE_LIMIT = 20000;
@@ -30,7 +54,7 @@ const CACHE_LIMIT = 20000;
 export class MessageLoader {
   private readonly cache = new Map<number, MessageDigest>();
 
-  constructor(readonly store: Store, readonly mailboxId: number) {}
+  constructor(readonly store: Store, readonly mailboxId: number, private readonly shared?: SharedContent) {}
 
   /**
    * Calls `fn` for the digest of every uid the store still has (in chunks; expunged ones are
@@ -48,6 +72,7 @@ export class MessageLoader {
         for (const r of records) {
           const d = digest(r);
           if (this.cache.size < CACHE_LIMIT) this.cache.set(d.uid, d);
+          this.shared?.cache.set(r.emailId, d);
           out.push(d);
         }
       }
@@ -55,12 +80,22 @@ export class MessageLoader {
     };
     for (let i = 0; i < uids.length; i++) {
       const uid = uids[i]!;
-      const hit = this.cache.get(uid);
+      const hit = this.cache.get(uid) ?? this.fromShared(uid);
       if (hit !== undefined) cached.push(hit);
       else pending.push(uid);
       if (pending.length + cached.length >= CHUNK) await flush();
     }
     await flush();
+  }
+
+  private fromShared(uid: number): MessageDigest | undefined {
+    const e = this.shared?.entryOf(uid);
+    const c = e && this.shared!.cache.get(e.emailId);
+    if (!e || !c) return undefined;
+    return {
+      uid, modseq: e.modseq, size: e.size, internalDate: e.internalDate, blobId: c.blobId, headerStart: c.headerStart,
+      headerEnd: c.headerEnd, envelope: c.envelope, subject: c.subject, date: c.date, messageId: c.messageId,
+    };
   }
 
   /** Raw top-level header block of a message; empty when its blob is gone (expunged meanwhile). */

@@ -60,19 +60,23 @@ export async function getMessages(ctx: StoreDb, mailboxId: number, uids: number[
   ctx.checkOpen();
   mailboxById(ctx, mailboxId);
   const out: MessageRecord[] = [];
-  for (const uid of uniqueSorted(uids)) {
-    const r = ctx.get<RecordRow>(
+  const wanted = uniqueSorted(uids);
+  // One statement per 500 UIDs (a JSON array parameter keeps it one cached statement).
+  for (let i = 0; i < wanted.length; i += 500) {
+    const rows = ctx.all<RecordRow>(
       `SELECT mm.uid, mm.modseq, mm.flags, mm.internal_date, mm.size, mm.email_id, mm.thread_id,
          e.blob_id, e.parsed, e.subject, e.from_display, e.date, e.message_id, e.has_attachments
        FROM mailbox_messages mm JOIN emails e ON e.id = mm.email_id
-       WHERE mm.mailbox_id = ? AND mm.uid = ?`, mailboxId, uid);
-    if (!r) continue;
-    const parsed = JSON.parse(r.parsed) as { t: MessageRecord['tree']; e: MessageRecord['envelope'] };
-    out.push({
-      ...toIndexEntry(r), mailboxId, blobId: r.blob_id, tree: parsed.t, envelope: parsed.e,
-      subject: r.subject, from: r.from_display, date: r.date === null ? null : new Date(r.date),
-      messageId: r.message_id, hasAttachments: r.has_attachments !== 0,
-    });
+       WHERE mm.mailbox_id = ? AND mm.uid IN (SELECT value FROM json_each(?)) ORDER BY mm.uid`,
+      mailboxId, JSON.stringify(wanted.slice(i, i + 500)));
+    for (const r of rows) {
+      const parsed = JSON.parse(r.parsed) as { t: MessageRecord['tree']; e: MessageRecord['envelope'] };
+      out.push({
+        ...toIndexEntry(r), mailboxId, blobId: r.blob_id, tree: parsed.t, envelope: parsed.e,
+        subject: r.subject, from: r.from_display, date: r.date === null ? null : new Date(r.date),
+        messageId: r.message_id, hasAttachments: r.has_attachments !== 0,
+      });
+    }
   }
   return out;
 }

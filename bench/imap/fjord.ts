@@ -1,0 +1,115 @@
+// Fjord for the benchmark: a data folder populated through the store API, then `fjord serve` in a
+// child process with SMTP off and IMAP on a free loopback port.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { openStore } from '../../src/store/index.js';
+import type { DeliveryItem, Store } from '../../src/store/types.js';
+import { parseMessage } from '../../src/mime/index.js';
+import { REPO_ROOT } from '../../test/helpers/paths.js';
+import type { GeneratedMessage } from './messages.js';
+import { BENCH_DOMAIN } from './messages.js';
+import { freePort, waitForGreeting, killOnExit, raiseFdLimit, type ImapTarget } from './target.js';
+import { rssKB, treeCpuSeconds } from './proc.js';
+
+const BATCH = 500;
+
+export class FjordSetup {
+  private constructor(readonly dir: string, private readonly store: Store) {}
+
+  static async create(): Promise<FjordSetup> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fjord-bench-imap-'));
+    const store = await openStore({ dataDir: dir });
+    await store.addDomain(BENCH_DOMAIN);
+    return new FjordSetup(dir, store);
+  }
+
+  async addUser(address: string, passwordHash: string): Promise<number> {
+    return (await this.store.addAccount({ address, passwordHash })).id;
+  }
+
+  /** Delivers messages to the account's INBOX in batches of 500 (parsing included). */
+  writer(accountId: number): { add(m: GeneratedMessage): Promise<void>; finish(): Promise<void> } {
+    let batch: DeliveryItem[] = [];
+    let n = 0;
+    // one batch in flight while the next is generated and parsed (UIDs stay in order: a batch
+    // starts only after the previous one committed)
+    let inFlight: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      await inFlight;
+      if (!batch.length) return;
+      const items = batch;
+      batch = [];
+      inFlight = this.store.deliver(items).then((out) => {
+        const bad = out.find((o) => o.status !== 'delivered');
+        if (bad) throw new Error('fjord store refused a bench message: ' + bad.status);
+      });
+    };
+    return {
+      add: async (m) => {
+        batch.push({ deliveryKey: `bench-${accountId}-${n++}`, accountId, raw: m.raw, parsed: parseMessage(m.raw), flags: m.flags, internalDate: m.internalDate });
+        if (batch.length >= BATCH) await flush();
+      },
+      finish: async () => {
+        await flush();
+        await inFlight;
+      },
+    };
+  }
+
+  async closeStore(): Promise<void> {
+    await this.store.close();
+  }
+
+  /** Spawns `fjord serve` with IMAP on a free port (config.json `listen.imap`, SMTP off). */
+  async start(maxClients: number, extraEnv: Record<string, string> = {}): Promise<ImapTarget> {
+    const port = await freePort();
+    fs.writeFileSync(path.join(this.dir, 'config.json'), JSON.stringify({
+      hostname: 'imap.bench.test',
+      listen: { smtp: 'off', imap: `127.0.0.1:${port}`, imaps: 'off' },
+      imap: { maxClients: maxClients + 100 },
+      log: { level: 'warn' },
+    }, null, 2));
+    const bin = path.join(REPO_ROOT, 'bin', 'fjord.js');
+    const nodeArgs = process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(' ') : [];
+    const proc = spawn('bash', ['-c', `${raiseFdLimit(Math.max(65536, maxClients * 4))}exec "$0" "$@"`, process.execPath, ...nodeArgs,
+      bin, 'serve', '--data', this.dir, '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extraEnv } });
+    const unhook = killOnExit(proc);
+    let out = '';
+    proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
+    proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
+    let exit: number | null | undefined;
+    const exited = new Promise<void>((r) => proc.on('exit', (code) => ((exit = code), r())));
+    try {
+      await waitForGreeting(port, () => (exit !== undefined ? `fjord serve exited (${exit}): ${out}` : null), 30_000);
+    } catch (e) {
+      proc.kill('SIGKILL');
+      await exited;
+      unhook();
+      throw new Error(`${(e as Error).message}\n--- fjord output ---\n${out.slice(-3000)}`);
+    }
+    const pid = proc.pid!;
+    return {
+      name: 'fjord',
+      port,
+      pid,
+      cpuSeconds: () => treeCpuSeconds(pid),
+      memoryKB: () => rssKB(pid),
+      log: () => out,
+      stop: async () => {
+        if (exit === undefined) {
+          proc.kill('SIGTERM');
+          const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(t);
+        }
+        unhook();
+      },
+    };
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
