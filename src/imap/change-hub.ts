@@ -2,6 +2,7 @@
 // each account. A notification is only a wake-up: sessions read what changed from the feed
 // itself (MailboxView.sync), so nothing depends on how or when a backend delivers it.
 import type { Change, Store } from '../store/types.js';
+import type { IndexCache } from './index-cache.js';
 
 export type AccountListener = (changes: Change[]) => void;
 
@@ -28,10 +29,11 @@ export class ChangeHub {
 
   /** The UIDs of a mailbox as of change `cursor` (read before calling): shared with other
    * sessions when nothing in the store changed since the cached copy was read. */
-  async uidsAt(mailboxId: number, cursor: number): Promise<Uint32Array> {
+  async uidsAt(mailboxId: number, cursor: number, index?: IndexCache): Promise<Uint32Array> {
     const cached = this.snapshots.get(mailboxId);
     if (cached && cached.afterChangeId === cursor) return cached.uids;
-    const uids = await this.store.listUids(mailboxId);
+    // Read after the cursor, so at least as new as it: replaying later changes is idempotent.
+    const uids = (await index?.uids(mailboxId)) ?? await this.store.listUids(mailboxId);
     const after = await this.store.lastChangeId();
     if (after === cursor) {
       if (this.snapshots.size >= 1000) this.snapshots.delete(this.snapshots.keys().next().value!);

@@ -40,6 +40,15 @@ export class IndexCache {
     return entries;
   }
 
+  /** UIDs of a mailbox the cache already holds (brought up to date), else null. */
+  async uids(mailboxId: number): Promise<Uint32Array | null> {
+    if (!this.mailboxes.has(mailboxId)) return null;
+    const entries = await this.entries(mailboxId);
+    const out = new Uint32Array(entries.length);
+    for (let i = 0; i < entries.length; i++) out[i] = entries[i]!.uid;
+    return out;
+  }
+
   private remember(mailboxId: number, c: Cached): void {
     const old = this.mailboxes.get(mailboxId);
     if (old) {

@@ -9,7 +9,7 @@ import type { TlsMaterial } from '../tls/certificate.js';
 import { ChangeHub } from './change-hub.js';
 import { PasswordVerifier } from '../auth/verifier.js';
 import { IndexCache } from './index-cache.js';
-import { ContentCache } from './search/messages.js';
+import { ContentCache } from './content-cache.js';
 import { Session, type ImapContext } from './session.js';
 import type { JunkReporter } from './junk-events.js';
 

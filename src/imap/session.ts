@@ -17,7 +17,7 @@ import type { JunkReporter } from './junk-events.js';
 import { capabilities } from './capabilities.js';
 import type { PasswordVerifier } from '../auth/verifier.js';
 import type { IndexCache } from './index-cache.js';
-import type { ContentCache } from './search/messages.js';
+import type { ContentCache } from './content-cache.js';
 import { COMMANDS } from './commands/index.js';
 
 export interface ImapContext {

@@ -5,7 +5,8 @@ import type { Command } from '../parser/types.js';
 import { parseFetchItems, type FetchItem } from '../parser/fetch-items.js';
 import { tokenSequenceSet } from '../parser/tokens.js';
 import type { Session } from '../session.js';
-import type { MessageIndexEntry, MessageRecord } from '../../store/types.js';
+import type { MessageIndexEntry } from '../../store/types.js';
+import type { MessageContent } from '../content-cache.js';
 import type { MimePart } from '../../mime/types.js';
 import { decodeBody } from '../../mime/index.js';
 import { type Chunk, literal, push } from '../fetch/serialize.js';
@@ -129,9 +130,16 @@ async function fetchBatch(s: Session, seqs: number[], plan: Plan): Promise<void>
   const byUid = new Map<number, MessageIndexEntry>();
   for (const e of entries) byUid.set(e.uid, e);
   const wanted = uids.filter((u) => byUid.has(u));
-  let records = new Map<number, MessageRecord>();
+  const records = new Map<number, MessageContent>();
   if (plan.needRecord && wanted.length > 0) {
-    records = new Map((await store.getMessages(view.id, wanted)).map((r) => [r.uid, r]));
+    const cache = s.ctx.contentCache;
+    const missing: number[] = [];
+    for (const uid of wanted) {
+      const c = cache.get(byUid.get(uid)!.emailId);
+      if (c) records.set(uid, c);
+      else missing.push(uid);
+    }
+    if (missing.length > 0) for (const r of await store.getMessages(view.id, missing)) records.set(r.uid, cache.set(r.emailId, r));
   }
   // Implicit \Seen first, so the FETCH shows the new flags.
   const seenSet = new Set<number>();

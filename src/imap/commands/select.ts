@@ -59,7 +59,7 @@ async function open(s: Session, cmd: Command, readOnly: boolean): Promise<void> 
   // The change cursor is read before the UIDs: changes in between are replayed idempotently.
   const cursor = await store.lastChangeId();
   const mailbox = (await store.getMailboxById(found.id)) ?? found;
-  const uids = await s.ctx.hub.uidsAt(mailbox.id, cursor);
+  const uids = await s.ctx.hub.uidsAt(mailbox.id, cursor, s.ctx.indexCache);
   const view = new MailboxView(mailbox, readOnly, uids, cursor, true);
   s.view = view;
   s.state = 'selected';

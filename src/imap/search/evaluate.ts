@@ -105,6 +105,16 @@ function viewEntries(list: MessageIndexEntry[], view: ArrayLike<number>): Messag
 
 type Bitmap = Uint8Array;
 
+/** The search form of a digest's field, computed once per message content. */
+function folded(d: MessageDigest, field: string, text: () => string): string {
+  let v = d.folded?.get(field);
+  if (v === undefined) {
+    v = foldForSearch(text());
+    d.folded?.set(field, v);
+  }
+  return v;
+}
+
 function cost(key: SearchKey): number {
   switch (key.type) {
     case 'text': return 1;
@@ -194,11 +204,12 @@ class Evaluator {
       }
       case 'subject': {
         const needle = foldForSearch(key.value);
-        return this.byRecord(cand, prefilterWords(key.value), (d) => foldForSearch(d.subject).includes(needle));
+        return this.byRecord(cand, prefilterWords(key.value), (d) => folded(d, 'subject', () => d.subject).includes(needle));
       }
       case 'address': {
         const needle = foldForSearch(key.value);
-        return this.byRecord(cand, prefilterWords(key.value), (d) => foldForSearch(addressText(d.envelope[key.field])).includes(needle));
+        const field = key.field;
+        return this.byRecord(cand, prefilterWords(key.value), (d) => folded(d, field, () => addressText(d.envelope[field])).includes(needle));
       }
       case 'header':
         return this.byHeader(cand, key.field, key.value);

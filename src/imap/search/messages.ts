@@ -4,6 +4,7 @@
 // neither all trees nor all headers in memory at once.
 import type { Envelope } from '../../mime/types.js';
 import { StoreError, type MessageRecord, type Store } from '../../store/types.js';
+import type { ContentCache } from '../content-cache.js';
 
 export interface MessageDigest {
   uid: number;
@@ -21,24 +22,8 @@ export interface MessageDigest {
   date: Date | null;
   /** Message-ID without angle brackets. */
   messageId: string | null;
-}
-
-/** The parts of a digest that never change for a stored email (its content is immutable),
- * shared across sessions and commands by email id. */
-type Content = Pick<MessageDigest, 'blobId' | 'headerStart' | 'headerEnd' | 'envelope' | 'subject' | 'date' | 'messageId'>;
-
-/** An LRU of message contents by email id. */
-export class ContentCache {
-  private readonly map = new Map<string, Content>();
-  constructor(private readonly max = 50_000) {}
-  get(emailId: string): Content | undefined {
-    return this.map.get(emailId);
-  }
-  set(emailId: string, c: Content): void {
-    this.map.delete(emailId);
-    this.map.set(emailId, c);
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
-  }
+  /** Search forms computed once per content (shared through the content cache). */
+  folded?: Map<string, string>;
 }
 
 /** What a loader may use to skip the store: the index entry of a uid and the shared cache. */
@@ -72,7 +57,7 @@ export class MessageLoader {
         for (const r of records) {
           const d = digest(r);
           if (this.cache.size < CACHE_LIMIT) this.cache.set(d.uid, d);
-          this.shared?.cache.set(r.emailId, d);
+          this.shared?.cache.set(r.emailId, r);
           out.push(d);
         }
       }
@@ -93,8 +78,9 @@ export class MessageLoader {
     const c = e && this.shared!.cache.get(e.emailId);
     if (!e || !c) return undefined;
     return {
-      uid, modseq: e.modseq, size: e.size, internalDate: e.internalDate, blobId: c.blobId, headerStart: c.headerStart,
-      headerEnd: c.headerEnd, envelope: c.envelope, subject: c.subject, date: c.date, messageId: c.messageId,
+      uid, modseq: e.modseq, size: e.size, internalDate: e.internalDate, blobId: c.blobId, headerStart: c.tree.headerStart,
+      headerEnd: c.tree.bodyStart, envelope: c.envelope, subject: c.subject, date: c.date, messageId: c.messageId,
+      folded: (c.folded ??= new Map()),
     };
   }
 
