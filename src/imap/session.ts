@@ -158,13 +158,20 @@ export class Session {
     const pending = () => this.socket.writableLength + (this.deflate?.writableLength ?? 0);
     while (!this.closed && pending() > MAX_PENDING_OUTPUT) {
       await new Promise<void>((resolve) => {
+        const deflate = this.deflate;
         const done = () => {
+          clearTimeout(timer);
           this.socket.off('drain', done);
           this.socket.off('close', done);
+          deflate?.off('drain', done);
           resolve();
         };
+        // With COMPRESS the backlog may sit in the deflate stream rather than the socket, so
+        // either side draining (or a short re-check) ends the wait.
+        const timer = setTimeout(done, 50);
         this.socket.once('drain', done);
         this.socket.once('close', done);
+        deflate?.once('drain', done);
       });
     }
   }
