@@ -13,9 +13,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { maildirFlags, type GeneratedMessage } from './messages.js';
-import { freePort, waitForGreeting, killOnExit, raiseFdLimit, type ImapTarget } from './target.js';
+import { freePort, spawnServerChild, waitForGreeting, type ImapTarget } from './target.js';
 import { treeCpuSeconds, treePssKB, processTree } from './proc.js';
 
 export function dovecotAvailable(): boolean {
@@ -177,13 +177,8 @@ service auth {
     const users = path.join(this.dir, 'users');
     fs.writeFileSync(users, this.users.map((u) => `${u.address}:${u.hash}::::::\n`).join(''), { mode: 0o640 });
     fs.chownSync(users, 0, ids('dovecot').gid); // read by the auth process (default_internal_user)
-    const proc = spawn('bash', ['-c', `${raiseFdLimit(Math.max(65536, maxClients * 4))}exec dovecot -F -c "$0"`, conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const unhook = killOnExit(proc);
-    let out = '';
-    proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
-    proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
-    let exit: number | null | undefined;
-    const exited = new Promise<void>((r) => proc.on('exit', (code) => ((exit = code), r())));
+    const child = spawnServerChild('exec dovecot -F -c "$0"', [conf], maxClients);
+    const { proc, exited, unhook } = child;
     const logFile = path.join(this.dir, 'dovecot.log');
     const log = () => {
       let l = '';
@@ -192,10 +187,10 @@ service auth {
       } catch {
         // not yet
       }
-      return out + l;
+      return child.output() + l;
     };
     try {
-      await waitForGreeting(port, () => (exit !== undefined ? `dovecot exited (${exit}): ${log()}` : null));
+      await waitForGreeting(port, () => (child.exitCode() !== undefined ? `dovecot exited (${child.exitCode()}): ${log()}` : null));
     } catch (e) {
       proc.kill('SIGKILL');
       throw e;
@@ -222,7 +217,7 @@ service auth {
       log,
       stop: async () => {
         const tree = processTree(pid);
-        if (exit === undefined) {
+        if (child.exitCode() === undefined) {
           proc.kill('SIGTERM');
           const t = setTimeout(() => proc.kill('SIGKILL'), 10_000);
           await exited;

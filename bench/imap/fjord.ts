@@ -3,14 +3,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { openStore } from '../../src/store/index.js';
 import type { DeliveryItem, Store } from '../../src/store/types.js';
 import { parseMessage } from '../../src/mime/index.js';
 import { REPO_ROOT } from '../../test/helpers/paths.js';
 import type { GeneratedMessage } from './messages.js';
 import { BENCH_DOMAIN } from './messages.js';
-import { freePort, waitForGreeting, killOnExit, raiseFdLimit, type ImapTarget } from './target.js';
+import { freePort, spawnServerChild, waitForGreeting, type ImapTarget } from './target.js';
 import { rssKB, treeCpuSeconds } from './proc.js';
 
 const BATCH = 500;
@@ -73,21 +72,17 @@ export class FjordSetup {
     }, null, 2));
     const bin = path.join(REPO_ROOT, 'bin', 'fjord.js');
     const nodeArgs = process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(' ') : [];
-    const proc = spawn('bash', ['-c', `${raiseFdLimit(Math.max(65536, maxClients * 4))}exec "$0" "$@"`, process.execPath, ...nodeArgs,
-      bin, 'serve', '--data', this.dir, '--no-demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...extraEnv } });
-    const unhook = killOnExit(proc);
-    let out = '';
-    proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
-    proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
-    let exit: number | null | undefined;
-    const exited = new Promise<void>((r) => proc.on('exit', (code) => ((exit = code), r())));
+    const child = spawnServerChild('exec "$0" "$@"', [process.execPath, ...nodeArgs, bin, 'serve', '--data', this.dir, '--no-demo'],
+      maxClients, { ...process.env, ...extraEnv });
+    const { proc, exited, unhook } = child;
+    const out = child.output;
     try {
-      await waitForGreeting(port, () => (exit !== undefined ? `fjord serve exited (${exit}): ${out}` : null), 30_000);
+      await waitForGreeting(port, () => (child.exitCode() !== undefined ? `fjord serve exited (${child.exitCode()}): ${out()}` : null), 30_000);
     } catch (e) {
       proc.kill('SIGKILL');
       await exited;
       unhook();
-      throw new Error(`${(e as Error).message}\n--- fjord output ---\n${out.slice(-3000)}`);
+      throw new Error(`${(e as Error).message}\n--- fjord output ---\n${out().slice(-3000)}`);
     }
     const pid = proc.pid!;
     return {
@@ -96,9 +91,9 @@ export class FjordSetup {
       pid,
       cpuSeconds: () => treeCpuSeconds(pid),
       memoryKB: () => rssKB(pid),
-      log: () => out,
+      log: out,
       stop: async () => {
-        if (exit === undefined) {
+        if (child.exitCode() === undefined) {
           proc.kill('SIGTERM');
           const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
           await exited;

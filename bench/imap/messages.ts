@@ -9,6 +9,9 @@
 // Threads: about 40 % of the messages reply to a recent one (In-Reply-To, References, "Re:").
 // Dates: spread over one year, in order, with a few time zones. Flags: ~80 % \Seen, some
 // \Answered and \Flagged.
+import { prng as rng } from '../../test/helpers/prng.js';
+
+export { rng };
 
 export type Profile = 'mix' | 'small';
 
@@ -20,17 +23,6 @@ export interface GeneratedMessage {
   flags: string[];
 }
 
-/** mulberry32: small, fast, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ['Anna', 'Bjørn', 'Carla', 'David', 'Elin', 'Farid', 'Greta', 'Hannes', 'Ingrid', 'Jonas', 'Karin', 'Lars', 'Maja', 'Nils',
   'Olga', 'Pedro', 'Quentin', 'Rosa', 'Sven', 'Tove', 'Ulrich', 'Vera', 'William', 'Xenia', 'Yusuf', 'Zoé', 'Amélie', 'Chen', 'Priya', 'Tomasz'];

@@ -1,5 +1,6 @@
 // What the workloads need of a server under test, whichever it is.
 import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface ImapTarget {
   name: 'fjord' | 'dovecot';
@@ -21,17 +22,7 @@ export interface BenchUser {
   password: string;
 }
 
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+export { freePort } from '../../test/helpers/system.js';
 
 /** Resolves once the port greets with "* OK"; throws when `dead()` says the process exited. */
 export async function waitForGreeting(port: number, dead: () => string | null, timeoutMs = 60_000): Promise<void> {
@@ -88,4 +79,29 @@ export function killOnExit(child: { kill(sig?: NodeJS.Signals): boolean }): () =
 /** Shell prefix that raises the open-files limit to `want`, or as far as the hard limit allows. */
 export function raiseFdLimit(want: number): string {
   return `{ ulimit -n ${want} 2>/dev/null || ulimit -n $(ulimit -Hn); } && `;
+}
+
+export interface ServerChild {
+  proc: ChildProcess;
+  /** The last 50 KB the child printed. */
+  output(): string;
+  /** Exit code once it exited, undefined while it runs. */
+  exitCode(): number | null | undefined;
+  exited: Promise<void>;
+  /** Stop killing it on our exit (after it was stopped). */
+  unhook(): void;
+}
+
+/** Starts a server under `bash -c script args...` with a raised fd limit, killed if we exit. */
+export function spawnServerChild(script: string, args: string[], maxClients: number, env?: NodeJS.ProcessEnv): ServerChild {
+  const proc = spawn('bash', ['-c', `${raiseFdLimit(Math.max(65536, maxClients * 4))}${script}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}),
+  });
+  const unhook = killOnExit(proc);
+  let out = '';
+  proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
+  proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-50_000)));
+  let exit: number | null | undefined;
+  const exited = new Promise<void>((r) => proc.on('exit', (code) => ((exit = code), r())));
+  return { proc, output: () => out, exitCode: () => exit, exited, unhook };
 }

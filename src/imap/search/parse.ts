@@ -4,7 +4,7 @@
 //
 //   search         = "SEARCH" [search-return-opts] SP search-program
 //   search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)
-import { tokenSequenceSet } from '../parser/tokens.js';
+import { tokenSequenceSet, tokenString } from '../parser/tokens.js';
 import type { Token } from '../parser/types.js';
 import type { DayNumber, ParsedSearch, ReturnOptions, SearchError, SearchKey } from './types.js';
 
@@ -246,28 +246,20 @@ function flag(name: string, set: boolean): SearchKey {
   return { type: 'flag', flag: name, set };
 }
 
-/** astring: atom, number, quoted string or literal (UTF-8); NIL is the string "NIL". */
+/** astring: atom, number, quoted string or literal (strict UTF-8); NIL is the string "NIL". */
 function astring(t: Token | undefined, what: string): string {
-  switch (t?.type) {
-    case 'atom':
-    case 'string':
-      return t.value;
-    case 'number':
-    case 'sequence':
-      return t.text;
-    case 'nil':
-      return 'NIL';
-    case 'literal':
-      try {
-        return utf8.decode(t.value);
-      } catch {
-        throw new SearchSyntaxError(`Invalid UTF-8 in ${what}`);
-      }
-    case undefined:
-      throw new SearchSyntaxError(`Missing ${what}`);
-    default:
-      throw new SearchSyntaxError(`Invalid ${what}`);
+  if (t === undefined) throw new SearchSyntaxError(`Missing ${what}`);
+  if (t.type === 'nil') return 'NIL';
+  if (t.type === 'literal') {
+    try {
+      return utf8.decode(t.value);
+    } catch {
+      throw new SearchSyntaxError(`Invalid UTF-8 in ${what}`);
+    }
   }
+  const text = tokenString(t);
+  if (text === null) throw new SearchSyntaxError(`Invalid ${what}`);
+  return text;
 }
 
 function dateArg(t: Token | undefined, key: string): DayNumber {

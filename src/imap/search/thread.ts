@@ -208,8 +208,9 @@ export function threadByReferences(msgs: readonly ThreadInput[]): ThreadNode[] {
   return toNodes(root.children);
 }
 
-/** Step 3, bottom-up with an explicit stack. */
-function prune(root: Container): void {
+/** Every container below (and including) root, parents before children, without recursion:
+ * walked in reverse it visits each container after all of its descendants. */
+function preOrder(root: Container): Container[] {
   const order: Container[] = [];
   const stack: Container[] = [root];
   while (stack.length > 0) {
@@ -217,6 +218,12 @@ function prune(root: Container): void {
     order.push(c);
     for (const ch of c.children) stack.push(ch);
   }
+  return order;
+}
+
+/** Step 3, bottom-up with an explicit stack. */
+function prune(root: Container): void {
+  const order = preOrder(root);
   // Reverse pre-order visits every container after all of its descendants.
   for (let i = order.length - 1; i >= 0; i--) {
     const c = order[i]!;
@@ -281,13 +288,7 @@ function mergeBySubject(root: Container): void {
 
 /** Step 6: sorts siblings bottom-up (a dummy sorts by its first child, sorted first). */
 function sortTree(root: Container): void {
-  const order: Container[] = [];
-  const stack: Container[] = [root];
-  while (stack.length > 0) {
-    const c = stack.pop()!;
-    order.push(c);
-    for (const ch of c.children) stack.push(ch);
-  }
+  const order = preOrder(root);
   for (let i = order.length - 1; i >= 0; i--) {
     const c = order[i]!;
     if (c.children.length > 1) c.children.sort(compareContainers);
