@@ -4,6 +4,8 @@
 import type { Change, Store } from '../store/types.js';
 import type { IndexCache } from './index-cache.js';
 
+const MAX_SNAPSHOT_UIDS = 4_000_000; // 16 MB
+
 export type AccountListener = (changes: Change[]) => void;
 
 export class ChangeHub {
@@ -11,6 +13,7 @@ export class ChangeHub {
   private unwatch: (() => void) | null = null;
   /** Shared UID arrays of recently selected mailboxes (copy-on-write in the views). */
   private readonly snapshots = new Map<number, { afterChangeId: number; uids: Uint32Array }>();
+  private snapshotUids = 0;
 
   constructor(private readonly store: Store) {}
 
@@ -36,8 +39,16 @@ export class ChangeHub {
     const uids = (await index?.uids(mailboxId)) ?? await this.store.listUids(mailboxId);
     const after = await this.store.lastChangeId();
     if (after === cursor) {
-      if (this.snapshots.size >= 1000) this.snapshots.delete(this.snapshots.keys().next().value!);
+      if (cached) this.snapshotUids -= cached.uids.length;
+      this.snapshots.delete(mailboxId);
       this.snapshots.set(mailboxId, { afterChangeId: after, uids });
+      this.snapshotUids += uids.length;
+      // Bounded by total size, oldest out first.
+      for (const [id, snap] of this.snapshots) {
+        if (this.snapshotUids <= MAX_SNAPSHOT_UIDS || id === mailboxId) break;
+        this.snapshots.delete(id);
+        this.snapshotUids -= snap.uids.length;
+      }
     }
     return uids;
   }
@@ -47,10 +58,17 @@ export class ChangeHub {
     this.unwatch = null;
     this.byAccount.clear();
     this.snapshots.clear();
+    this.snapshotUids = 0;
   }
 
   private dispatch(changes: Change[]): void {
-    for (const c of changes) if (c.mailboxId !== null) this.snapshots.delete(c.mailboxId);
+    for (const c of changes) {
+      const snap = c.mailboxId === null ? undefined : this.snapshots.get(c.mailboxId);
+      if (snap) {
+        this.snapshots.delete(c.mailboxId!);
+        this.snapshotUids -= snap.uids.length;
+      }
+    }
     const accounts = new Set(changes.map((c) => c.accountId));
     for (const id of accounts) {
       const set = this.byAccount.get(id);

@@ -37,8 +37,9 @@ export class MailboxView {
   /** Flag states this session already sent itself (uid → modseq), so the feed does not repeat them. */
   private readonly reported = new Map<number, number>();
   private flagsPending = false;
-  /** Set by the change hub when something happened in this account: a sync must read the feed. */
-  dirty = false;
+  /** Set by the change hub when something happened in this account: a sync must read the feed.
+   * A new view starts dirty: changes made while it was being built must not wait for the next. */
+  dirty = true;
   gone = false;
 
   constructor(

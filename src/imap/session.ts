@@ -41,6 +41,8 @@ const MAX_PENDING_INPUT = 256 * 1024;
 const MAX_PENDING_OUTPUT = 1024 * 1024;
 const MAX_BAD_COMMANDS = 20;
 const OUTPUT_CHUNK = 64 * 1024;
+const PREAUTH_LITERAL = 8 * 1024;
+const PREAUTH_COMMAND = 64 * 1024;
 
 export class Session {
   state: SessionState = 'notauth';
@@ -78,8 +80,9 @@ export class Session {
     this.remoteAddress = socket.remoteAddress ?? '';
     this.log = ctx.logger.child({ remote: this.remoteAddress });
     this.reader = new CommandReader({
-      maxLiteralSize: ctx.config.imap.appendLimit,
-      maxCommandSize: ctx.config.imap.appendLimit + 1024 * 1024,
+      // Before login nothing needs more than a user name and password.
+      maxLiteralSize: PREAUTH_LITERAL,
+      maxCommandSize: PREAUTH_COMMAND,
       onContinuationNeeded: () => {
         this.write('+ Ready for literal data\r\n');
         this.flush();
@@ -157,6 +160,7 @@ export class Session {
     this.flush();
     const pending = () => this.socket.writableLength + (this.deflate?.writableLength ?? 0);
     while (!this.closed && pending() > MAX_PENDING_OUTPUT) {
+      const before = pending();
       await new Promise<void>((resolve) => {
         const deflate = this.deflate;
         const done = () => {
@@ -173,6 +177,7 @@ export class Session {
         this.socket.once('close', done);
         deflate?.once('drain', done);
       });
+      if (pending() < before) this.touch(); // reading a long response slowly is not idling
     }
   }
 
@@ -191,6 +196,9 @@ export class Session {
   loggedIn(account: Account): void {
     this.account = account;
     this.state = 'auth';
+    // Logged-in clients may APPEND messages up to APPENDLIMIT.
+    this.reader.limits.maxLiteralSize = this.ctx.config.imap.appendLimit;
+    this.reader.limits.maxCommandSize = this.ctx.config.imap.appendLimit + 1024 * 1024;
     this.unsubscribe = this.ctx.hub.subscribe(account.id, () => {
       if (this.view) this.view.dirty = true;
       this.onAccountChange?.();

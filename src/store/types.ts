@@ -214,6 +214,8 @@ export interface Store {
   // Messages
   /** Delivers a batch in one transaction (blobs are fsynced first). */
   deliver(items: DeliveryItem[]): Promise<DeliveryOutcome[]>;
+  /** IMAP MULTIAPPEND: all messages in one transaction, or none (quota counts them together). */
+  appendMany(mailboxId: number, messages: NewMessage[]): Promise<{ uids: number[]; uidValidity: number }>;
   /** IMAP APPEND; throws StoreError('overquota') when over quota. */
   append(mailboxId: number, message: NewMessage): Promise<{ uid: number; uidValidity: number }>;
   /** The index of a mailbox in UID order, optionally only entries with modseq > changedSince

@@ -599,6 +599,19 @@ export function runStoreSuite(name: string, open: Opener): void {
       });
     });
 
+    describe('multi-append', () => {
+      test('appendMany adds all messages in one transaction or none', async ({ store }) => {
+        const { inbox } = await setup(store, 'alice@example.org', { quotaMessages: 3 });
+        const r = await store.appendMany(inbox.id, [newMessage({ subject: 'a' }), newMessage({ subject: 'b' })]);
+        assert.deepEqual(r.uids, [1, 2]);
+        assert.equal(r.uidValidity, (await mbox(store, inbox.id)).uidValidity);
+        await rejectsCode(store.appendMany(inbox.id, [newMessage({ subject: 'c' }), newMessage({ subject: 'd' })]), 'overquota');
+        assert.deepEqual((await store.listMessages(inbox.id)).map((e) => e.uid), [1, 2]);
+        assert.equal((await mbox(store, inbox.id)).uidNext, 3);
+        await checkCounters(store, inbox.id);
+      });
+    });
+
     describe('compact index (IMAP)', () => {
       test('listUids, listFlags, firstUnseenUid and listMessages by UID range agree', async ({ store }) => {
         const { inbox } = await setup(store);

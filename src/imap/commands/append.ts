@@ -55,19 +55,17 @@ export async function append(s: Session, cmd: Command): Promise<void> {
   const mb = await store.getMailbox(s.account!.id, name);
   if (!mb) return s.no(cmd.tag, '[TRYCREATE] No such mailbox');
 
-  const done: number[] = [];
-  let validity = mb.uidValidity;
+  const messages = items.map((it): NewMessage => {
+    const msg: NewMessage = { raw: it.raw, parsed: parseMessage(it.raw), flags: it.flags };
+    if (it.date) msg.internalDate = it.date;
+    return msg;
+  });
+  let done: number[];
+  let validity: number;
   try {
-    for (const it of items) {
-      const msg: NewMessage = { raw: it.raw, parsed: parseMessage(it.raw), flags: it.flags };
-      if (it.date) msg.internalDate = it.date;
-      const r = await store.append(mb.id, msg);
-      done.push(r.uid);
-      validity = r.uidValidity;
-    }
+    // MULTIAPPEND is all or nothing, and no session sees a partial result (RFC 3502 §6.3.11).
+    ({ uids: done, uidValidity: validity } = await store.appendMany(mb.id, messages));
   } catch (err) {
-    // MULTIAPPEND is all or nothing: take back what this command already added.
-    if (done.length > 0) await store.expunge(mb.id, done).catch(() => undefined);
     if (err instanceof StoreError && err.code === 'overquota') return s.no(cmd.tag, '[OVERQUOTA] Quota exceeded');
     return storeErrorReply(s, cmd.tag, err);
   }

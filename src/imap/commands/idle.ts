@@ -5,10 +5,9 @@ import type { Session } from '../session.js';
 export async function idle(s: Session, cmd: Command): Promise<void> {
   if (cmd.args.length > 0) return s.bad(cmd.tag, 'IDLE takes no arguments');
   s.send('+ idling');
-  await s.announce(true);
-  s.flush();
+  // Listen before the first update pass: a change committed during it must wake us again.
   let wake: (() => void) | null = null;
-  let pending = false;
+  let pending = true;
   s.onAccountChange = () => {
     pending = true;
     wake?.();
@@ -24,7 +23,9 @@ export async function idle(s: Session, cmd: Command): Promise<void> {
       if (pending) {
         pending = false;
         await s.announce(true);
-        s.flush();
+        // A client that stops reading holds at most the output bound; later updates merge,
+        // since flags are re-read from the store when the client catches up.
+        await s.drained();
         continue;
       }
       await new Promise<void>((resolve) => (wake = resolve));

@@ -56,11 +56,15 @@ async function open(s: Session, cmd: Command, readOnly: boolean): Promise<void> 
   const store = s.ctx.store;
   const found = await store.getMailbox(s.account!.id, name);
   if (!found) return s.no(cmd.tag, '[NONEXISTENT] No such mailbox');
-  // The change cursor is read before the UIDs: changes in between are replayed idempotently.
+  // Other connections commit at any time, so the reads are ordered: the change cursor and the
+  // flag baseline before the UIDs (what happens after them is replayed from the feed, which
+  // the new view reads at once), the UIDNEXT/HIGHESTMODSEQ shown after them (so UIDNEXT is
+  // above every UID counted in EXISTS).
   const cursor = await store.lastChangeId();
-  const mailbox = (await store.getMailboxById(found.id)) ?? found;
-  const uids = await s.ctx.hub.uidsAt(mailbox.id, cursor, s.ctx.indexCache);
-  const view = new MailboxView(mailbox, readOnly, uids, cursor, true);
+  const before = (await store.getMailboxById(found.id)) ?? found;
+  const uids = await s.ctx.hub.uidsAt(before.id, cursor, s.ctx.indexCache);
+  const mailbox = (await store.getMailboxById(found.id)) ?? before;
+  const view = new MailboxView(before, readOnly, uids, cursor, true);
   s.view = view;
   s.state = 'selected';
   s.saved = null;

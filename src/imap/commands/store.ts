@@ -51,6 +51,7 @@ export async function store(s: Session, cmd: Command): Promise<void> {
     }
   }
   for (let k = 0; k < uids.length; k++) {
+    if (k > 0 && k % 1000 === 0) await s.drained(); // a STORE 1:* on a big mailbox, slow reader
     const uid = uids[k]!;
     const u = updated.get(uid);
     if (u) {

@@ -168,24 +168,37 @@ async function deliverInner(ctx: StoreDb, items: DeliveryItem[]): Promise<Delive
 }
 
 export async function append(ctx: StoreDb, mailboxId: number, message: NewMessage): Promise<{ uid: number; uidValidity: number }> {
+  const r = await appendMany(ctx, mailboxId, [message]);
+  return { uid: r.uids[0]!, uidValidity: r.uidValidity };
+}
+
+/** Appends all messages in one transaction, or none (IMAP MULTIAPPEND, RFC 3502). */
+export async function appendMany(ctx: StoreDb, mailboxId: number, messages: NewMessage[]): Promise<{ uids: number[]; uidValidity: number }> {
   ctx.checkOpen();
   mailboxById(ctx, mailboxId);
-  const flags = sortFlags(normalizeFlags(message.flags));
+  const flagLists = messages.map((m) => sortFlags(normalizeFlags(m.flags)));
   return ctx.track((async () => {
-    const put = await ctx.blobs.put(message.raw, (id) => ctx.get('SELECT 1 AS x FROM blobs WHERE id = ?', id) !== undefined);
+    const puts: { id: string }[] = [];
+    try {
+      for (const m of messages) puts.push(await ctx.blobs.put(m.raw, (id) => ctx.get('SELECT 1 AS x FROM blobs WHERE id = ?', id) !== undefined));
+    } catch (err) {
+      ctx.removeUnreferencedBlobs(puts.map((p) => p.id));
+      throw err;
+    }
     ctx.checkOpen();
-    let res: { uid: number; uidValidity: number };
+    let res: { uids: number[]; uidValidity: number };
     try {
       res = ctx.tx(() => {
         const mb = mailboxById(ctx, mailboxId);
         const acct = ctx.get<AccountRow>('SELECT * FROM accounts WHERE id = ?', mb.account_id)!;
-        if (overQuota(acct, message.raw.length, 1)) throw new StoreError('overquota', 'mailbox quota exceeded');
-        const fl = resolveKeywords(ctx, acct.id, flags);
-        const r = insertMessage(ctx, acct.id, mb.id, message, put.id, fl, Date.now());
-        return { uid: r.uid, uidValidity: mb.uid_validity };
+        const bytes = messages.reduce((n, m) => n + m.raw.length, 0);
+        if (overQuota(acct, bytes, messages.length)) throw new StoreError('overquota', 'mailbox quota exceeded');
+        const now = Date.now();
+        const uids = messages.map((m, i) => insertMessage(ctx, acct.id, mb.id, m, puts[i]!.id, resolveKeywords(ctx, acct.id, flagLists[i]!), now).uid);
+        return { uids, uidValidity: mb.uid_validity };
       });
     } catch (err) {
-      ctx.removeUnreferencedBlobs([put.id]);
+      ctx.removeUnreferencedBlobs(puts.map((p) => p.id));
       throw err;
     }
     ctx.committed();

@@ -150,6 +150,9 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- messages: insert
 
   deliver(items: DeliveryItem[]): Promise<DeliveryOutcome[]> { return insert.deliver(this.ctx, items); }
+  appendMany(mailboxId: number, messages: NewMessage[]): Promise<{ uids: number[]; uidValidity: number }> {
+    return insert.appendMany(this.ctx, mailboxId, messages);
+  }
   append(mailboxId: number, message: NewMessage): Promise<{ uid: number; uidValidity: number }> {
     return insert.append(this.ctx, mailboxId, message);
   }
