@@ -1,10 +1,10 @@
 // Review: changes committed while a command is between two store reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestSystem, addAccount, type TestSystem } from '../../helpers/system.js';
-import { ImapTalk } from '../../helpers/imap-client.js';
-import { parseMessage } from '../../../src/mime/index.js';
-import type { Store } from '../../../src/store/types.js';
+import { startTestSystem, addAccount, type TestSystem } from '../helpers/system.js';
+import { ImapTalk } from '../helpers/imap-client.js';
+import { parseMessage } from '../../src/mime/index.js';
+import type { Store } from '../../src/store/types.js';
 
 const USER = 'u@x.test';
 

@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startTestSystem, addAccount, type TestSystem } from '../../helpers/system.js';
-import { ImapTalk } from '../../helpers/imap-client.js';
-import { parseMessage } from '../../../src/mime/index.js';
+import { startTestSystem, addAccount, type TestSystem } from '../helpers/system.js';
+import { ImapTalk } from '../helpers/imap-client.js';
+import { parseMessage } from '../../src/mime/index.js';
 
 const USER = 'u@x.test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
