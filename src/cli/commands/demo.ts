@@ -8,7 +8,7 @@ import { hashPassword, generatePassword } from '../../auth/password.js';
 export const DEMO_DOMAIN = 'fjord.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
 
-export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | null }): Promise<void> {
+export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | null; imap?: AddressInfo | null; imaps?: AddressInfo | null }): Promise<void> {
   if (await store.getSetting('demo-created')) return;
   if ((await store.listDomains()).length > 0) {
     await store.setSetting('demo-created', 'skipped');
@@ -18,7 +18,8 @@ export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | 
   await store.addDomain(DEMO_DOMAIN);
   await store.addAccount({ address: DEMO_ACCOUNT, passwordHash: await hashPassword(password) });
   await store.setSetting('demo-created', new Date().toISOString());
-  const smtp = addresses.smtp ? `${addresses.smtp.address}:${addresses.smtp.port}` : 'off';
+  const at = (a: AddressInfo | null | undefined) => (a ? `${a.address}:${a.port}` : 'off');
+  const smtp = at(addresses.smtp);
   process.stderr.write(
     [
       '',
@@ -27,6 +28,7 @@ export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | 
       `    account:  ${DEMO_ACCOUNT}`,
       `    password: ${password}`,
       `    SMTP:     ${smtp}   (try: swaks --server ${smtp.replace(/:(\d+)$/, ' --port $1')} --to ${DEMO_ACCOUNT})`,
+      `    IMAP:     ${at(addresses.imap)} (STARTTLS), ${at(addresses.imaps)} (TLS; self-signed certificate)`,
       `  List its mail with: npx fjord mail list ${DEMO_ACCOUNT}`,
       '',
       '',
