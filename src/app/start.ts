@@ -16,6 +16,7 @@ import { ThreadPoolDeliverer } from '../delivery/thread-pool-deliverer.js';
 import type { InboundMeta } from '../delivery/inbound-meta.js';
 import { InboundSmtp } from '../smtp/inbound/server.js';
 import { ImapServer } from '../imap/server.js';
+import { Pop3Server } from '../pop3/server.js';
 import { PasswordVerifier } from '../auth/verifier.js';
 import type { JunkReport } from '../imap/junk-events.js';
 import { formatListen } from '../config/listen.js';
@@ -26,7 +27,7 @@ export interface RunningSystem {
   store: Store;
   worker: DeliveryWorker;
   /** Bound addresses of the listeners that are on. */
-  addresses: { smtp: AddressInfo | null; imap: AddressInfo | null; imaps: AddressInfo | null };
+  addresses: { smtp: AddressInfo | null; imap: AddressInfo | null; imaps: AddressInfo | null; pop3: AddressInfo | null; pop3s: AddressInfo | null };
   /** "User says spam / not spam" reports from IMAP (the spam filter subscribes here). */
   onJunkReport(listener: (r: JunkReport) => void): () => void;
   /** Graceful stop: stop accepting, finish transactions, deliver what is queued (bounded), close. */
@@ -63,9 +64,10 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     onDelivered: config.delivery.threads > 0 ? () => store.poke() : undefined,
   });
 
-  const addresses: RunningSystem['addresses'] = { smtp: null, imap: null, imaps: null };
+  const addresses: RunningSystem['addresses'] = { smtp: null, imap: null, imaps: null, pop3: null, pop3s: null };
   let smtp: InboundSmtp | null = null;
   let imap: ImapServer | null = null;
+  let pop3: Pop3Server | null = null;
   const junkListeners = new Set<(r: JunkReport) => void>();
   const junkLog = logger.child({ svc: 'junk' });
   const passwords = new PasswordVerifier();
@@ -92,9 +94,20 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
         logger.info({ listen: formatListen({ host: addresses.imaps.address, port: addresses.imaps.port }) }, 'imaps listening');
       }
     }
+    if (config.listen.pop3 || config.listen.pop3s) {
+      pop3 = new Pop3Server({ config, store, tls, passwords, logger: logger.child({ svc: 'pop3' }) });
+      for (const [key, implicit] of [['pop3', false], ['pop3s', true]] as const) {
+        const l = config.listen[key];
+        if (!l) continue;
+        const a = await pop3.listen(l.host, l.port, implicit);
+        addresses[key] = a;
+        logger.info({ listen: formatListen({ host: a.address, port: a.port }) }, `${key} listening`);
+      }
+    }
   } catch (e) {
     if (smtp) await smtp.close();
     if (imap) await imap.close();
+    if (pop3) await pop3.close();
     await worker.stop();
     await store.close();
     lock.release();
@@ -109,6 +122,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       logger.info('shutting down');
       if (smtp) await smtp.close();
       if (imap) await imap.close();
+      if (pop3) await pop3.close();
       await Promise.race([worker.idle(), new Promise((r) => setTimeout(r, DRAIN_ON_STOP_MS).unref())]);
       await worker.stop();
       await store.close();

@@ -17,6 +17,10 @@ export interface Config {
     imap: ListenAddress | null;
     /** IMAP over implicit TLS (993 in production). */
     imaps: ListenAddress | null;
+    /** POP3 with STLS (110 in production). */
+    pop3: ListenAddress | null;
+    /** POP3 over implicit TLS (995 in production). */
+    pop3s: ListenAddress | null;
   };
   smtp: {
     /** Largest message accepted (SIZE), in bytes. */
@@ -43,6 +47,13 @@ export interface Config {
     /** Pause after a failed login, in ms (slows password guessing). */
     authFailureDelay: number;
   };
+  pop3: {
+    /** Allow USER/PASS and AUTH PLAIN without TLS from non-loopback clients. */
+    allowPlaintextAuth: boolean;
+    maxClients: number;
+    /** A session that sends nothing for this long is closed, in ms (RFC 1939: at least 10 min). */
+    idleTimeout: number;
+  };
   tls: {
     /** PEM files; when absent a self-signed certificate is generated in <data>/tls. */
     cert: string | null;
@@ -68,13 +79,15 @@ export interface ConfigOverrides {
   smtp?: string;
   imap?: string;
   imaps?: string;
+  pop3?: string;
+  pop3s?: string;
   logLevel?: string;
 }
 
 const DEFAULTS = {
   hostname: os.hostname() || 'localhost',
   dns: null,
-  listen: { smtp: '127.0.0.1:2525', imap: '127.0.0.1:1143', imaps: '127.0.0.1:1993' },
+  listen: { smtp: '127.0.0.1:2525', imap: '127.0.0.1:1143', imaps: '127.0.0.1:1993', pop3: '127.0.0.1:1110', pop3s: '127.0.0.1:1995' },
   smtp: {
     maxMessageSize: 50 * 1024 * 1024,
     maxBufferedBytes: 1024 * 1024 * 1024,
@@ -91,6 +104,7 @@ const DEFAULTS = {
     idleTimeout: 30 * 60 * 1000,
     authFailureDelay: 1000,
   },
+  pop3: { allowPlaintextAuth: false, maxClients: 5_000, idleTimeout: 10 * 60 * 1000 },
   tls: { cert: null, key: null },
   delivery: { batchSize: 64, threads: 2 },
   log: { level: 'info' },
@@ -144,6 +158,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
   const listen = section(json, 'listen');
   const smtp = section(json, 'smtp');
   const imap = section(json, 'imap');
+  const pop3 = section(json, 'pop3');
   const tls = section(json, 'tls');
   const delivery = section(json, 'delivery');
   const log = section(json, 'log');
@@ -156,6 +171,8 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       smtp: parseListen(smtpListen),
       imap: parseListen(o.imap ?? str(listen.imap, DEFAULTS.listen.imap, 'listen.imap') ?? 'off'),
       imaps: parseListen(o.imaps ?? str(listen.imaps, DEFAULTS.listen.imaps, 'listen.imaps') ?? 'off'),
+      pop3: parseListen(o.pop3 ?? str(listen.pop3, DEFAULTS.listen.pop3, 'listen.pop3') ?? 'off'),
+      pop3s: parseListen(o.pop3s ?? str(listen.pop3s, DEFAULTS.listen.pop3s, 'listen.pop3s') ?? 'off'),
     },
     smtp: {
       maxMessageSize: num(smtp.maxMessageSize, DEFAULTS.smtp.maxMessageSize, 'smtp.maxMessageSize'),
@@ -172,6 +189,11 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       appendLimit: Math.min(num(imap.appendLimit, DEFAULTS.imap.appendLimit, 'imap.appendLimit'), 1024 * 1024 * 1024),
       idleTimeout: num(imap.idleTimeout, DEFAULTS.imap.idleTimeout, 'imap.idleTimeout'),
       authFailureDelay: num(imap.authFailureDelay, DEFAULTS.imap.authFailureDelay, 'imap.authFailureDelay'),
+    },
+    pop3: {
+      allowPlaintextAuth: bool(pop3.allowPlaintextAuth, DEFAULTS.pop3.allowPlaintextAuth, 'pop3.allowPlaintextAuth'),
+      maxClients: num(pop3.maxClients, DEFAULTS.pop3.maxClients, 'pop3.maxClients'),
+      idleTimeout: num(pop3.idleTimeout, DEFAULTS.pop3.idleTimeout, 'pop3.idleTimeout'),
     },
     tls: {
       cert: str(tls.cert, DEFAULTS.tls.cert, 'tls.cert'),

@@ -22,12 +22,14 @@ export interface TestSystem {
   smtpPort: number;
   /** 0 when the IMAP listener is off. */
   imapPort: number;
+  /** 0 when the POP3 listener is off. */
+  pop3Port: number;
   stop(): Promise<void>;
 }
 
 /** Starts the whole system in this process on a fresh data folder with SMTP on a free port. */
 export async function startTestSystem(configJson: Record<string, unknown> = {}, dataDir = tempDir()): Promise<TestSystem> {
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off' }, ...configJson }));
+  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', ...configJson, listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off', pop3: '127.0.0.1:0', pop3s: 'off', ...(configJson.listen as object | undefined) } }));
   const config = loadConfig({ dataDir });
   const system = await startSystem(config, silentLogger());
   return {
@@ -35,6 +37,7 @@ export async function startTestSystem(configJson: Record<string, unknown> = {}, 
     dataDir,
     smtpPort: system.addresses.smtp?.port ?? 0,
     imapPort: system.addresses.imap?.port ?? 0,
+    pop3Port: system.addresses.pop3?.port ?? 0,
     stop: async () => {
       await system.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -103,7 +106,7 @@ function canConnect(port: number): Promise<boolean> {
 export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const smtpPort = await freePort();
   const imapPort = await freePort();
-  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--imap', `127.0.0.1:${imapPort}`, '--imaps', 'off', '--hostname', 'mx.fjord.test', '--no-demo', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--imap', `127.0.0.1:${imapPort}`, '--imaps', 'off', '--pop3', 'off', '--pop3s', 'off', '--hostname', 'mx.fjord.test', '--no-demo', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r((exitCode = code))));

@@ -8,7 +8,7 @@ import { hashPassword, generatePassword } from '../../auth/password.js';
 export const DEMO_DOMAIN = 'fjord.test';
 export const DEMO_ACCOUNT = `demo@${DEMO_DOMAIN}`;
 
-export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | null; imap?: AddressInfo | null; imaps?: AddressInfo | null }): Promise<void> {
+export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | null; imap?: AddressInfo | null; imaps?: AddressInfo | null; pop3?: AddressInfo | null; pop3s?: AddressInfo | null }): Promise<void> {
   if (await store.getSetting('demo-created')) return;
   if ((await store.listDomains()).length > 0) {
     await store.setSetting('demo-created', 'skipped');
@@ -29,6 +29,7 @@ export async function ensureDemo(store: Store, addresses: { smtp: AddressInfo | 
       `    password: ${password}`,
       `    SMTP:     ${smtp}   (try: swaks --server ${smtp.replace(/:(\d+)$/, ' --port $1')} --to ${DEMO_ACCOUNT})`,
       `    IMAP:     ${at(addresses.imap)} (STARTTLS), ${at(addresses.imaps)} (TLS; self-signed certificate)`,
+      `    POP3:     ${at(addresses.pop3)} (STLS), ${at(addresses.pop3s)} (TLS)`,
       `  List its mail with: npx fjord mail list ${DEMO_ACCOUNT}`,
       '',
       '',

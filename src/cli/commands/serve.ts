@@ -3,7 +3,7 @@ import { createLogger } from '../../log/logger.js';
 import { startSystem } from '../../app/start.js';
 import { ensureDemo } from './demo.js';
 
-export const usage = `fjord serve [--data DIR] [--config FILE] [--hostname NAME] [--smtp HOST:PORT|off] [--imap HOST:PORT|off] [--imaps HOST:PORT|off] [--dns HOST:PORT] [--no-demo] [--log-level LEVEL]`;
+export const usage = `fjord serve [--data DIR] [--config FILE] [--hostname NAME] [--smtp HOST:PORT|off] [--imap HOST:PORT|off] [--imaps HOST:PORT|off] [--pop3 HOST:PORT|off] [--pop3s HOST:PORT|off] [--dns HOST:PORT] [--no-demo] [--log-level LEVEL]`;
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -11,6 +11,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     smtp: { type: 'string' },
     imap: { type: 'string' },
     imaps: { type: 'string' },
+    pop3: { type: 'string' },
+    pop3s: { type: 'string' },
     dns: { type: 'string' },
     'no-demo': { type: 'boolean' },
     'log-level': { type: 'string' },
@@ -20,6 +22,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     smtp: values.smtp as string | undefined,
     imap: values.imap as string | undefined,
     imaps: values.imaps as string | undefined,
+    pop3: values.pop3 as string | undefined,
+    pop3s: values.pop3s as string | undefined,
     dns: values.dns as string | undefined,
     logLevel: values['log-level'] as string | undefined,
   });

@@ -1,0 +1,57 @@
+// The POP3 listeners: port 110-style (clear text + STLS) and 995-style (implicit TLS).
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import type { Store } from '../store/types.js';
+import type { TlsMaterial } from '../tls/certificate.js';
+import type { PasswordVerifier } from '../auth/verifier.js';
+import { SizeCache } from './maildrop.js';
+import { Pop3Session, type Pop3Context } from './session.js';
+
+export class Pop3Server {
+  private readonly ctx: Pop3Context;
+  private readonly servers: net.Server[] = [];
+  private readonly sessions = new Set<Pop3Session>();
+
+  constructor(opts: { config: Config; store: Store; tls: TlsMaterial; logger: Logger; passwords: PasswordVerifier }, private readonly tlsMaterial = opts.tls) {
+    this.ctx = {
+      config: opts.config, store: opts.store, logger: opts.logger, passwords: opts.passwords,
+      secureContext: tls.createSecureContext({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }),
+      sizes: new SizeCache(), locked: new Set(),
+    };
+  }
+
+  listen(host: string, port: number, implicitTls: boolean): Promise<net.AddressInfo> {
+    const server = implicitTls
+      ? tls.createServer({ key: this.tlsMaterial.key, cert: this.tlsMaterial.cert, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true))
+      : net.createServer((s) => this.accept(s, false));
+    if (implicitTls) server.on('tlsClientError', () => {});
+    this.servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, backlog: 511 }, () => {
+        server.off('error', reject);
+        resolve(server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  private accept(socket: net.Socket, implicitTls: boolean): void {
+    socket.on('error', () => {});
+    if (this.sessions.size >= this.ctx.config.pop3.maxClients) {
+      socket.end('-ERR [SYS/TEMP] Too many connections, try again later\r\n');
+      return;
+    }
+    this.sessions.add(new Pop3Session(socket, this.ctx, implicitTls, (s) => this.sessions.delete(s)));
+  }
+
+  async close(): Promise<void> {
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const s of Array.from(this.sessions)) s.shutdown();
+    const deadline = Date.now() + 2000;
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of Array.from(this.sessions)) s.destroy();
+    await closed;
+  }
+}
