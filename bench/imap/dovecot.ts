@@ -10,6 +10,9 @@
 // Login processes in "high-performance mode" (service_count = 0, one per core), the setting
 // Dovecot's documentation recommends for busy servers; one imap process per connection
 // (Dovecot's model), limits raised for the number of clients.
+// POP3 (Debian's dovecot-pop3d) on request (`start(n, { pop3: true })`): `protocols = imap pop3`,
+// a pop3-login listener on a second loopback port, set up like imap-login; Dovecot's POP3
+// defaults otherwise (RETR marks messages \Seen, written at QUIT).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +28,11 @@ export function dovecotAvailable(): boolean {
   } catch {
     return false;
   }
+}
+
+/** dovecot-pop3d installed (the pop3 and pop3-login binaries). */
+export function dovecotPop3Available(): boolean {
+  return fs.existsSync('/usr/lib/dovecot/pop3') && fs.existsSync('/usr/lib/dovecot/pop3-login');
 }
 
 export function dovecotVersion(): string {
@@ -100,7 +108,7 @@ export class DovecotSetup {
     };
   }
 
-  private config(port: number, maxClients: number): string {
+  private config(port: number, maxClients: number, pop3Port: number | null): string {
     const { uid, gid } = ids(this.mailUser);
     const d = this.dir;
     const limit = Math.max(1000, maxClients + 100);
@@ -109,7 +117,7 @@ instance_name = fjord-bench-${port}
 base_dir = ${d}/run
 state_dir = ${d}/state
 log_path = ${d}/dovecot.log
-protocols = imap
+protocols = imap${pop3Port !== null ? ' pop3' : ''}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -160,7 +168,26 @@ service imap {
   process_limit = ${limit}
   process_min_avail = ${os.cpus().length}
 }
-service anvil {
+${pop3Port === null ? '' : `protocol pop3 {
+  mail_max_userip_connections = ${limit}
+}
+
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = ${pop3Port}
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+  service_count = 0
+  process_min_avail = ${os.cpus().length}
+  client_limit = ${limit}
+}
+service pop3 {
+  process_limit = ${limit}
+}
+`}service anvil {
   client_limit = ${limit * 3}
 }
 service auth {
@@ -169,11 +196,18 @@ service auth {
 `;
   }
 
-  /** Starts the master in the foreground (`dovecot -F`), fd limit raised, and waits for the greeting. */
-  async start(maxClients: number): Promise<ImapTarget> {
+  /** Starts the master in the foreground (`dovecot -F`), fd limit raised, and waits for the
+   * greeting (IMAP's, and POP3's with `pop3`: needs dovecot-pop3d). */
+  async start(maxClients: number, opts: { pop3?: boolean } = {}): Promise<ImapTarget> {
     const port = await freePort();
+    let pop3Port: number | null = null;
+    if (opts.pop3) {
+      if (!dovecotPop3Available()) throw new Error('dovecot POP3 is not installed (apt-get install -y dovecot-pop3d)');
+      do pop3Port = await freePort();
+      while (pop3Port === port);
+    }
     const conf = path.join(this.dir, 'dovecot.conf');
-    fs.writeFileSync(conf, this.config(port, maxClients));
+    fs.writeFileSync(conf, this.config(port, maxClients, pop3Port));
     const users = path.join(this.dir, 'users');
     fs.writeFileSync(users, this.users.map((u) => `${u.address}:${u.hash}::::::\n`).join(''), { mode: 0o640 });
     fs.chownSync(users, 0, ids('dovecot').gid); // read by the auth process (default_internal_user)
@@ -190,7 +224,9 @@ service auth {
       return child.output() + l;
     };
     try {
-      await waitForGreeting(port, () => (child.exitCode() !== undefined ? `dovecot exited (${child.exitCode()}): ${log()}` : null));
+      const dead = () => (child.exitCode() !== undefined ? `dovecot exited (${child.exitCode()}): ${log()}` : null);
+      await waitForGreeting(port, dead);
+      if (pop3Port !== null) await waitForGreeting(pop3Port, dead, 60_000, '+OK');
     } catch (e) {
       proc.kill('SIGKILL');
       throw e;
@@ -211,6 +247,7 @@ service auth {
     return {
       name: 'dovecot',
       port,
+      ...(pop3Port !== null ? { pop3Port } : {}),
       pid,
       cpuSeconds: () => treeCpuSeconds(pid),
       memoryKB: () => treePssKB(pid),

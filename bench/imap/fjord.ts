@@ -1,8 +1,10 @@
 // Fjord for the benchmark: a data folder populated through the store API, then `fjord serve` in a
-// child process with SMTP off and IMAP on a free loopback port.
+// child process with SMTP off and IMAP on a free loopback port (POP3 off, or on a second free
+// port with `start(n, {}, { pop3: true })`; POP3S always off).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/index.js';
 import type { DeliveryItem, Store } from '../../src/store/types.js';
 import { parseMessage } from '../../src/mime/index.js';
@@ -61,23 +63,37 @@ export class FjordSetup {
     await this.store.close();
   }
 
-  /** Spawns `fjord serve` with IMAP on a free port (config.json `listen.imap`, SMTP off). */
-  async start(maxClients: number, extraEnv: Record<string, string> = {}): Promise<ImapTarget> {
+  /** Spawns `fjord serve` with IMAP on a free port (config.json `listen.imap`, SMTP off), and
+   * with `pop3` POP3 on another (`--pop3 127.0.0.1:PORT --pop3s off`). */
+  async start(maxClients: number, extraEnv: Record<string, string> = {}, opts: { pop3?: boolean } = {}): Promise<ImapTarget> {
     const port = await freePort();
+    let pop3Port: number | null = null;
+    if (opts.pop3) {
+      do pop3Port = await freePort();
+      while (pop3Port === port);
+    }
     fs.writeFileSync(path.join(this.dir, 'config.json'), JSON.stringify({
       hostname: 'imap.bench.test',
-      listen: { smtp: 'off', imap: `127.0.0.1:${port}`, imaps: 'off' },
+      // POP3 off unless asked for (its defaults would take the fixed ports 1110 and 1995)
+      listen: { smtp: 'off', imap: `127.0.0.1:${port}`, imaps: 'off', pop3: 'off', pop3s: 'off' },
       imap: { maxClients: maxClients + 100 },
       log: { level: 'warn' },
     }, null, 2));
-    const bin = path.join(REPO_ROOT, 'bin', 'fjord.js');
+    // The CLI of the very build this bench was compiled into (bin/fjord.js always loads dist/):
+    // <outDir>/bench/imap/fjord.js -> <outDir>/src/cli/main.js. With the thread-pool size
+    // bin/fjord.js sets.
+    const built = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+    const bin = fs.existsSync(built) ? built : path.join(REPO_ROOT, 'bin', 'fjord.js');
     const nodeArgs = process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(' ') : [];
-    const child = spawnServerChild('exec "$0" "$@"', [process.execPath, ...nodeArgs, bin, 'serve', '--data', this.dir, '--no-demo'],
-      maxClients, { ...process.env, ...extraEnv });
+    const pop3Args = pop3Port !== null ? ['--pop3', `127.0.0.1:${pop3Port}`, '--pop3s', 'off'] : [];
+    const child = spawnServerChild('exec "$0" "$@"', [process.execPath, ...nodeArgs, bin, 'serve', '--data', this.dir, '--no-demo', ...pop3Args],
+      maxClients, { UV_THREADPOOL_SIZE: '16', ...process.env, ...extraEnv });
     const { proc, exited, unhook } = child;
     const out = child.output;
     try {
-      await waitForGreeting(port, () => (child.exitCode() !== undefined ? `fjord serve exited (${child.exitCode()}): ${out()}` : null), 30_000);
+      const dead = () => (child.exitCode() !== undefined ? `fjord serve exited (${child.exitCode()}): ${out()}` : null);
+      await waitForGreeting(port, dead, 30_000);
+      if (pop3Port !== null) await waitForGreeting(pop3Port, dead, 30_000, '+OK');
     } catch (e) {
       proc.kill('SIGKILL');
       await exited;
@@ -88,6 +104,7 @@ export class FjordSetup {
     return {
       name: 'fjord',
       port,
+      ...(pop3Port !== null ? { pop3Port } : {}),
       pid,
       cpuSeconds: () => treeCpuSeconds(pid),
       memoryKB: () => rssKB(pid),

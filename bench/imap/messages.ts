@@ -6,6 +6,8 @@
 //   25 % multipart/alternative (text + HTML), 5-25 KB
 //   10 % multipart/mixed with a base64 attachment (pdf/png/zip/docx), 20-50 KB
 // Profile 'small' (the 100,000-message mailbox): text/plain, 1-3 KB.
+// Profile '20k' (the POP3 download, bench/pop3.ts): text/plain of about 20 KB (19.5-20.5 KB
+// aimed at; a quoted reply and the signature may add a little).
 // Threads: about 40 % of the messages reply to a recent one (In-Reply-To, References, "Re:").
 // Dates: spread over one year, in order, with a few time zones. Flags: ~80 % \Seen, some
 // \Answered and \Flagged.
@@ -13,7 +15,7 @@ import { prng as rng } from '../../test/helpers/prng.js';
 
 export { rng };
 
-export type Profile = 'mix' | 'small';
+export type Profile = 'mix' | 'small' | '20k';
 
 export interface GeneratedMessage {
   raw: Buffer;
@@ -228,6 +230,9 @@ export class MessageFactory {
     if (this.profile === 'small') {
       kind = 'plain';
       target = 1000 + Math.floor(r() * 2000);
+    } else if (this.profile === '20k') {
+      kind = 'plain';
+      target = 19_500 + Math.floor(r() * 1000);
     } else {
       const k = r();
       if (k < 0.65) {

@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export interface ImapTarget {
   name: 'fjord' | 'dovecot';
   port: number;
+  /** The POP3 port, when the server was started with POP3 on. */
+  pop3Port?: number;
   /** Root process of the server (for CPU and memory readings). */
   pid: number;
   /** CPU seconds the server (all its processes) has used so far. */
@@ -24,8 +26,9 @@ export interface BenchUser {
 
 export { freePort } from '../../test/helpers/system.js';
 
-/** Resolves once the port greets with "* OK"; throws when `dead()` says the process exited. */
-export async function waitForGreeting(port: number, dead: () => string | null, timeoutMs = 60_000): Promise<void> {
+/** Resolves once the port greets with `greeting` ("* OK": IMAP, "+OK": POP3); throws when
+ * `dead()` says the process exited. */
+export async function waitForGreeting(port: number, dead: () => string | null, timeoutMs = 60_000, greeting = '* OK'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const why = dead();
@@ -50,8 +53,8 @@ export async function waitForGreeting(port: number, dead: () => string | null, t
         resolve(null);
       });
     });
-    if (line !== null && line.startsWith('* OK')) return;
-    if (Date.now() > deadline) throw new Error(`no IMAP greeting on port ${port} within ${timeoutMs} ms (last: ${line})`);
+    if (line !== null && line.startsWith(greeting)) return;
+    if (Date.now() > deadline) throw new Error(`no "${greeting}" greeting on port ${port} within ${timeoutMs} ms (last: ${line})`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -31,10 +31,14 @@ export function crlfMessage(raw: Buffer): Buffer {
   return out.subarray(0, w);
 }
 
-/** Dot-stuffs a CRLF message and appends the terminating ".CRLF" (RFC 1939 §3). */
-export function dotStuffed(msg: Buffer): Buffer {
+const TERMINATOR = Buffer.from('.\r\n');
+
+/** Dot-stuffs a CRLF message and appends the terminating ".CRLF" (RFC 1939 §3), as pieces to
+ * write in order: the message itself when no line starts with a dot (the usual case). */
+export function dotStuffed(msg: Buffer): Buffer[] {
   let dots = msg[0] === 0x2e ? 1 : 0;
   for (let i = msg.indexOf('\n.'); i !== -1; i = msg.indexOf('\n.', i + 2)) dots++;
+  if (dots === 0) return [msg, TERMINATOR];
   const out = Buffer.allocUnsafe(msg.length + dots + 3);
   let w = 0;
   let lineStart = true;
@@ -47,7 +51,7 @@ export function dotStuffed(msg: Buffer): Buffer {
   out[w++] = 0x2e;
   out[w++] = 0x0d;
   out[w++] = 0x0a;
-  return out.subarray(0, w);
+  return [out.subarray(0, w)];
 }
 
 /** Exact POP3 sizes by blob (content never changes): computed once per blob, bounded. */

@@ -193,8 +193,11 @@ export class Pop3Session {
           return this.reply('-ERR [SYS/TEMP] Message no longer available');
         }
         if (verb === 'TOP') msg = top(msg, lines);
+        // One write per message: status line, stuffed body and terminator together.
+        this.socket.cork();
         this.socket.write(`+OK ${verb === 'RETR' ? `${m.size} octets` : 'top of message follows'}\r\n`);
-        this.socket.write(dotStuffed(msg));
+        for (const part of dotStuffed(msg)) this.socket.write(part);
+        this.socket.uncork();
         return;
       }
       case 'DELE': {

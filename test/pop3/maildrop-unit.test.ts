@@ -11,6 +11,8 @@ test('POP3 messages go out with CRLF line ends and a final CRLF', () => {
 });
 
 test('dot-stuffing doubles leading dots and ends with CRLF.CRLF', () => {
-  assert.equal(dotStuffed(Buffer.from('.a\r\nb\r\n..c\r\n.\r\n')).toString(), '..a\r\nb\r\n...c\r\n..\r\n.\r\n');
-  assert.equal(dotStuffed(Buffer.from('x.\r\n')).toString(), 'x.\r\n.\r\n');
+  const stuffed = (s: string) => Buffer.concat(dotStuffed(Buffer.from(s))).toString();
+  assert.equal(stuffed('.a\r\nb\r\n..c\r\n.\r\n'), '..a\r\nb\r\n...c\r\n..\r\n.\r\n');
+  assert.equal(stuffed('x.\r\n'), 'x.\r\n.\r\n');
+  assert.equal(dotStuffed(Buffer.from('plain\r\n'))[0]!.toString(), 'plain\r\n'); // sent as is
 });
