@@ -103,6 +103,12 @@ export class Pop3Session {
       this.end();
       return;
     }
+    // A SASL exchange in progress holds the command loop: hand it its line directly.
+    if (this.saslWaiter && this.queue.length > 0) {
+      const w = this.saslWaiter;
+      this.saslWaiter = null;
+      w(this.queue.shift()!);
+    }
     if (this.queue.length > 1000 || this.socket.writableLength > MAX_INPUT * 16) this.socket.pause();
     void this.pump();
   }
@@ -281,7 +287,8 @@ export class Pop3Session {
     let response = args[1];
     if (response === undefined) {
       this.reply('+ ');
-      response = (await new Promise<string | null>((r) => (this.saslWaiter = r))) ?? '*';
+      // The line may already be queued (pipelined) or arrive later (handed over by onData).
+      response = this.queue.length > 0 ? this.queue.shift()! : ((await new Promise<string | null>((r) => (this.saslWaiter = r))) ?? '*');
     } else if (response === '=') response = '';
     if (response === '*') return this.reply('-ERR Authentication cancelled');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(response) || response.length % 4 !== 0) return this.reply('-ERR Invalid base64');
