@@ -2,6 +2,7 @@
 // Each accepted connection becomes a Session; the server tracks them for limits and shutdown.
 import net from 'node:net';
 import tls from 'node:tls';
+import { closeAll, listen } from '../net/listeners.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
@@ -49,20 +50,11 @@ export class ImapServer {
   }
 
   /** Listens on host:port; implicitTls for the imaps port. Resolves with the bound address. */
-  listen(host: string, port: number, implicitTls: boolean): Promise<net.AddressInfo> {
-    const server = implicitTls
-      ? tls.createServer({ key: this.tlsMaterial.key, cert: this.tlsMaterial.cert, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true))
-      : net.createServer((s) => this.accept(s, false));
-    if (implicitTls) server.on('tlsClientError', () => {}); // a failed handshake is the client's problem
+  async listen(host: string, port: number, implicitTls: boolean): Promise<net.AddressInfo> {
+    const { server, address } = await listen(host, port, implicitTls ? this.tlsMaterial : null, (s) => this.accept(s, implicitTls), 1024);
     server.maxConnections = this.ctx.config.imap.maxClients;
     this.servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, backlog: 1024 }, () => {
-        server.off('error', reject);
-        resolve(server.address() as net.AddressInfo);
-      });
-    });
+    return address;
   }
 
   private accept(socket: net.Socket, implicitTls: boolean): void {
@@ -79,13 +71,7 @@ export class ImapServer {
 
   /** Stops listening and ends every session with BYE. */
   async close(): Promise<void> {
-    // server.close() settles only once every connection is gone: end the sessions meanwhile.
-    const closed = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    for (const s of Array.from(this.sessions)) s.shutdown();
-    const deadline = Date.now() + 2000;
-    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const s of Array.from(this.sessions)) s.destroy();
-    await closed;
+    await closeAll(this.servers, this.sessions);
     this.ctx.hub.close();
   }
 }

@@ -15,6 +15,7 @@ import type { ChangeHub } from './change-hub.js';
 import type { MailboxView } from './mailbox-view.js';
 import type { JunkReporter } from './junk-events.js';
 import { capabilities } from './capabilities.js';
+import { isLoopback } from '../net/listeners.js';
 import type { PasswordVerifier } from '../auth/verifier.js';
 import type { IndexCache } from './index-cache.js';
 import type { ContentCache } from './content-cache.js';
@@ -429,8 +430,7 @@ export class Session {
 
   /** True when the client connects over loopback (plaintext login allowed there). */
   get loopback(): boolean {
-    const a = this.remoteAddress;
-    return a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
+    return isLoopback(this.remoteAddress);
   }
 
   /** LOGIN / AUTHENTICATE PLAIN are allowed on this connection. */

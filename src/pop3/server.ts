@@ -1,6 +1,7 @@
 // The POP3 listeners: port 110-style (clear text + STLS) and 995-style (implicit TLS).
 import net from 'node:net';
 import tls from 'node:tls';
+import { closeAll, listen } from '../net/listeners.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
@@ -22,19 +23,10 @@ export class Pop3Server {
     };
   }
 
-  listen(host: string, port: number, implicitTls: boolean): Promise<net.AddressInfo> {
-    const server = implicitTls
-      ? tls.createServer({ key: this.tlsMaterial.key, cert: this.tlsMaterial.cert, minVersion: 'TLSv1.2' }, (s) => this.accept(s, true))
-      : net.createServer((s) => this.accept(s, false));
-    if (implicitTls) server.on('tlsClientError', () => {});
+  async listen(host: string, port: number, implicitTls: boolean): Promise<net.AddressInfo> {
+    const { server, address } = await listen(host, port, implicitTls ? this.tlsMaterial : null, (s) => this.accept(s, implicitTls), 511);
     this.servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, backlog: 511 }, () => {
-        server.off('error', reject);
-        resolve(server.address() as net.AddressInfo);
-      });
-    });
+    return address;
   }
 
   private accept(socket: net.Socket, implicitTls: boolean): void {
@@ -47,11 +39,7 @@ export class Pop3Server {
   }
 
   async close(): Promise<void> {
-    const closed = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-    for (const s of Array.from(this.sessions)) s.shutdown();
-    const deadline = Date.now() + 2000;
-    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const s of Array.from(this.sessions)) s.destroy();
-    await closed;
+    await closeAll(this.servers, this.sessions);
   }
+
 }

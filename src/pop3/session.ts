@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/types.js';
 import type { PasswordVerifier } from '../auth/verifier.js';
 import { Maildrop, SizeCache, crlfMessage, dotStuffed } from './maildrop.js';
+import { isLoopback } from '../net/listeners.js';
 
 export interface Pop3Context {
   config: Config;
@@ -74,13 +75,8 @@ export class Pop3Session {
     }
   }
 
-  private get loopback(): boolean {
-    const a = this.remote;
-    return a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
-  }
-
   private get plaintextAllowed(): boolean {
-    return this.secure || this.loopback || this.ctx.config.pop3.allowPlaintextAuth;
+    return this.secure || isLoopback(this.remote) || this.ctx.config.pop3.allowPlaintextAuth;
   }
 
   private reply(line: string): void {
