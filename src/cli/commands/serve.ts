@@ -28,16 +28,13 @@ export async function serveCommand(argv: string[]): Promise<void> {
     logLevel: values['log-level'] as string | undefined,
   });
   const logger = createLogger(config.log.level);
-  const system = await startSystem(config, logger);
-
+  // Handlers go in before anything listens: a client (or test) that sees the port open and
+  // sends SIGTERM at once must get a clean shutdown, not the default kill.
+  let system: Awaited<ReturnType<typeof startSystem>> | undefined;
+  let stopRequested = false;
   let signals = 0;
-  const onSignal = (sig: string) => {
-    if (++signals > 1) {
-      logger.warn({ sig }, 'second signal: exiting at once');
-      process.exit(1);
-    }
-    logger.info({ sig }, 'signal received');
-    system.stop().then(
+  const stop = () => {
+    system!.stop().then(
       () => process.exit(0),
       (e) => {
         logger.error({ err: (e as Error).message }, 'shutdown failed');
@@ -45,8 +42,19 @@ export async function serveCommand(argv: string[]): Promise<void> {
       },
     );
   };
+  const onSignal = (sig: string) => {
+    if (++signals > 1) {
+      logger.warn({ sig }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    logger.info({ sig }, 'signal received');
+    if (system) stop();
+    else stopRequested = true;
+  };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  system = await startSystem(config, logger);
+  if (stopRequested) return stop();
 
   if (!values['no-demo']) {
     try {
