@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { parseListen, type ListenAddress } from './listen.js';
+import { parseSpamConfig, type SpamConfig } from './spam.js';
+
+export type { SpamConfig } from './spam.js';
 
 export interface Config {
   dataDir: string;
@@ -66,6 +69,8 @@ export interface Config {
      * SMTP sessions leave, and overlap each other's file system waits. */
     threads: number;
   };
+  /** Spam filtering of inbound mail (see spam.ts). */
+  spam: SpamConfig;
   log: {
     level: string;
   };
@@ -203,6 +208,7 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       batchSize: Math.max(1, num(delivery.batchSize, DEFAULTS.delivery.batchSize, 'delivery.batchSize')),
       threads: Math.floor(num(delivery.threads, DEFAULTS.delivery.threads, 'delivery.threads')),
     },
+    spam: parseSpamConfig(json.spam),
     log: { level: o.logLevel ?? str(log.level, DEFAULTS.log.level, 'log.level') ?? 'info' },
   };
   if (config.dns) parseListen(config.dns); // validate HOST:PORT early

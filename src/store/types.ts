@@ -94,6 +94,68 @@ export interface NewMessage {
   internalDate?: Date;
 }
 
+/** Where a delivered message came from, kept with it so that a later "this is spam" report by
+ * the user can be held against the sending IP and domains. */
+export interface MessageOrigin {
+  ip: string;
+  helo: string;
+  /** Envelope sender (MAIL FROM), '' for bounces. */
+  mailFrom: string;
+  /** Domain of the From header address, lower-case, '' when none. */
+  fromDomain: string;
+  /** d= of the valid DKIM signatures. */
+  dkimDomains: string[];
+}
+
+export type SpamVerdict = 'spam' | 'ham';
+
+/** How often a token was seen in messages trained as ham and as spam. */
+export interface TokenCounts {
+  ham: number;
+  spam: number;
+}
+
+/** One user's "spam / not spam" judgement of one message, with the message's origin. */
+export interface SpamReport {
+  accountId: number;
+  /** The message, unique within the account (e.g. its EMAILID): one report per user and message. */
+  emailKey: string;
+  verdict: SpamVerdict;
+  at: Date;
+  ip: string | null;
+  mailFromDomain: string | null;
+  fromDomain: string | null;
+  dkimDomain: string | null;
+}
+
+export type ReputationKind = 'ip' | 'domain';
+
+/** An administrator's decision about a source, which beats what reports say. */
+export interface ReputationOverride {
+  kind: ReputationKind;
+  value: string;
+  action: 'block' | 'allow';
+  reason: string;
+  at: Date;
+}
+
+/** A message refused for its content, kept so a false positive can be released. */
+export interface QuarantineEntry {
+  id: number;
+  accountId: number;
+  at: Date;
+  expiresAt: Date;
+  mailFrom: string;
+  rcpt: string;
+  subject: string;
+  from: string;
+  score: number;
+  /** The signals that fired, e.g. "BAYES_99=5.0 URI_SHORTENER=1.2". */
+  reasons: string;
+  size: number;
+  origin: MessageOrigin | null;
+}
+
 export interface DeliveryItem extends NewMessage {
   /** Idempotency key (queue id + recipient): a key already delivered yields 'duplicate', so a
    * queue entry redelivered after a crash lands exactly once. */
@@ -101,6 +163,8 @@ export interface DeliveryItem extends NewMessage {
   accountId: number;
   /** Target mailbox by special use (e.g. '\\Junk'); default INBOX. */
   specialUse?: SpecialUse;
+  /** Kept with the message for spam reports. */
+  origin?: MessageOrigin;
 }
 
 export type DeliveryOutcome =
@@ -253,6 +317,34 @@ export interface Store {
    * for changes made through this Store object, within a short poll interval for changes made by
    * other processes or Store objects on the same data. Returns an unsubscribe function. */
   watch(accountId: number | null, listener: ChangeListener): () => void;
+
+  // Spam filter: token databases (scope 0 = the global one, otherwise an account id)
+  getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>>;
+  /** Messages trained as ham and as spam in the scope. */
+  getTotals(scope: number): Promise<TokenCounts>;
+  /** Adds (delta 1) or removes (delta -1) one message's tokens, and counts the message. */
+  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1): Promise<void>;
+  /** Records that message `key` is now trained as verdict (null: untrained) in the scope and
+   * returns how it was trained before, so that each message counts once. */
+  markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null>;
+  getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null>;
+
+  // Spam filter: user reports and reputation overrides
+  /** Stores the user's report on the message (replacing that user's earlier report on it) and
+   * returns the earlier verdict, or null. */
+  putSpamReport(report: SpamReport): Promise<SpamVerdict | null>;
+  /** Reports about an IP or a domain (any of its roles), newest first, since a date. */
+  listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]>;
+  setReputationOverride(kind: ReputationKind, value: string, action: 'block' | 'allow' | null, reason?: string): Promise<void>;
+  listReputationOverrides(): Promise<ReputationOverride[]>;
+
+  // Spam filter: quarantine of refused messages
+  quarantine(entry: Omit<QuarantineEntry, 'id' | 'size'>, raw: Buffer): Promise<number>;
+  listQuarantine(opts?: { accountId?: number }): Promise<QuarantineEntry[]>;
+  getQuarantined(id: number): Promise<{ entry: QuarantineEntry; raw: Buffer } | null>;
+  removeQuarantined(ids: number[]): Promise<number>;
+  /** Removes entries that expired before `now`; returns how many. */
+  purgeQuarantine(now: Date): Promise<number>;
 
   // Small server-wide key/value settings (e.g. whether the demo account was created)
   getSetting(key: string): Promise<string | null>;

@@ -109,9 +109,14 @@ export async function removeAccount(ctx: StoreDb, address: string): Promise<void
     // Anything left (should be nothing): emails without mailbox rows.
     for (const e of ctx.all<{ id: number }>('SELECT id FROM emails WHERE account_id = ?', acct.id)) {
       deleteText(ctx, e.id);
+      ctx.run('DELETE FROM email_origins WHERE email_id = ?', e.id);
       ctx.run('DELETE FROM emails WHERE id = ?', e.id);
     }
     ctx.run('DELETE FROM thread_refs WHERE account_id = ?', acct.id);
+    // The account's spam filter state goes with it (its reports name the user).
+    for (const t of ['spam_tokens', 'spam_totals', 'spam_trained']) ctx.run(`DELETE FROM ${t} WHERE scope = ?`, acct.id);
+    ctx.run('DELETE FROM spam_reports WHERE account_id = ?', acct.id);
+    ctx.run('DELETE FROM quarantine WHERE account_id = ?', acct.id);
     ctx.run('DELETE FROM keywords WHERE account_id = ?', acct.id);
     ctx.run('DELETE FROM aliases WHERE target = ?', acct.address);
     ctx.run('DELETE FROM accounts WHERE id = ?', acct.id);

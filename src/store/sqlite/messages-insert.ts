@@ -5,6 +5,7 @@ import type { ParsedMessage } from '../../mime/types.js';
 import { DAY, type StoreDb } from './db.js';
 import { encodeFlags, normalizeFlags, sortFlags } from './normalize.js';
 import { mailboxById, overQuota, type AccountRow } from './rows.js';
+import { putOrigin } from './spam.js';
 
 const THREAD_SUBJECT_WINDOW = 30 * DAY;
 const MAX_REFS = 50;
@@ -69,7 +70,7 @@ function findThread(ctx: StoreDb, accountId: number, p: ParsedMessage, refs: str
 }
 
 /** Inserts one message (blob already durable). Quota must have been checked. */
-function insertMessage(ctx: StoreDb, accountId: number, mailboxId: number, msg: NewMessage, blobId: string, flags: string[], now: number): { uid: number; modseq: number } {
+function insertMessage(ctx: StoreDb, accountId: number, mailboxId: number, msg: NewMessage & { origin?: DeliveryItem['origin'] }, blobId: string, flags: string[], now: number): { uid: number; modseq: number } {
   const raw = msg.raw;
   const size = raw.length;
   const blob = ctx.get<{ refs: number }>(
@@ -96,6 +97,7 @@ function insertMessage(ctx: StoreDb, accountId: number, mailboxId: number, msg: 
     JSON.stringify({ t: p.tree, e: p.envelope }), now,
   )!;
   const threadId = thread ?? e.id;
+  if (msg.origin) putOrigin(ctx, e.id, msg.origin);
   ctx.run('INSERT INTO email_header_text (rowid, text) VALUES (?, ?)', e.id, p.headerText ?? '');
   ctx.run('INSERT INTO email_body_text (rowid, text) VALUES (?, ?)', e.id, p.text ?? '');
   if (messageId) ctx.run('INSERT OR IGNORE INTO thread_refs (account_id, message_id, thread_id) VALUES (?, ?, ?)', accountId, messageId, threadId);

@@ -58,6 +58,7 @@ export function releaseEmail(ctx: StoreDb, emailId: number, released: string[]):
   if (!e) return;
   if (e.refs <= 0) {
     deleteText(ctx, emailId);
+    ctx.run('DELETE FROM email_origins WHERE email_id = ?', emailId);
     ctx.run('DELETE FROM emails WHERE id = ?', emailId);
   }
   const b = ctx.get<{ refs: number }>('UPDATE blobs SET refs = refs - 1 WHERE id = ? RETURNING refs', e.blob_id);

@@ -17,6 +17,12 @@ import { decodeFlags } from './normalize.js';
 export function emailIdString(id: number): string {
   return 'M' + id.toString(36);
 }
+/** The row id behind an EMAILID string, or null when it is not one of ours. */
+export function parseEmailId(s: string): number | null {
+  if (!/^M[0-9a-z]{1,12}$/.test(s)) return null;
+  const n = parseInt(s.slice(1), 36);
+  return Number.isSafeInteger(n) ? n : null;
+}
 export function threadIdString(id: number): string {
   return 'T' + id.toString(36);
 }

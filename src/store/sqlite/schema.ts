@@ -161,6 +161,76 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `);
   },
+  // v4: the spam filter's state: token databases (scope 0 = global, else account id), which
+  // messages were trained how, where delivered messages came from, user reports, admin
+  // overrides of reputation, and the quarantine of refused messages.
+  (db) => {
+    db.exec(`
+      CREATE TABLE spam_tokens (
+        scope INTEGER NOT NULL,
+        token TEXT NOT NULL,
+        ham INTEGER NOT NULL,
+        spam INTEGER NOT NULL,
+        PRIMARY KEY (scope, token)
+      ) WITHOUT ROWID;
+      CREATE TABLE spam_totals (scope INTEGER PRIMARY KEY, ham INTEGER NOT NULL, spam INTEGER NOT NULL);
+      CREATE TABLE spam_trained (
+        scope INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (scope, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE email_origins (
+        email_id INTEGER PRIMARY KEY,
+        ip TEXT NOT NULL,
+        helo TEXT NOT NULL,
+        mail_from TEXT NOT NULL,
+        from_domain TEXT NOT NULL,
+        dkim_domains TEXT NOT NULL
+      );
+      CREATE TABLE spam_reports (
+        account_id INTEGER NOT NULL,
+        email_key TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        ip TEXT,
+        mail_from_domain TEXT,
+        from_domain TEXT,
+        dkim_domain TEXT,
+        PRIMARY KEY (account_id, email_key)
+      );
+      CREATE INDEX spam_reports_ip ON spam_reports(ip, at) WHERE ip IS NOT NULL;
+      CREATE INDEX spam_reports_mfd ON spam_reports(mail_from_domain, at) WHERE mail_from_domain IS NOT NULL;
+      CREATE INDEX spam_reports_fd ON spam_reports(from_domain, at) WHERE from_domain IS NOT NULL;
+      CREATE INDEX spam_reports_dkim ON spam_reports(dkim_domain, at) WHERE dkim_domain IS NOT NULL;
+      CREATE INDEX spam_reports_at ON spam_reports(at);
+      CREATE TABLE reputation_overrides (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+      ) WITHOUT ROWID;
+      CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        mail_from TEXT NOT NULL,
+        rcpt TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        from_display TEXT NOT NULL,
+        score REAL NOT NULL,
+        reasons TEXT NOT NULL,
+        origin TEXT,
+        raw BLOB NOT NULL
+      );
+      CREATE INDEX quarantine_account ON quarantine(account_id, at);
+      CREATE INDEX quarantine_expires ON quarantine(expires_at);
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -36,6 +36,13 @@ import type {
   QuotaUsage,
   SpecialUse,
   Store,
+  MessageOrigin,
+  QuarantineEntry,
+  ReputationKind,
+  ReputationOverride,
+  SpamReport,
+  SpamVerdict,
+  TokenCounts,
 } from '../types.js';
 import * as accounts from './accounts.js';
 import { openDatabase, StoreDb, type SqliteStoreOptions } from './db.js';
@@ -44,6 +51,8 @@ import * as mailboxes from './mailboxes.js';
 import * as insert from './messages-insert.js';
 import * as read from './messages-read.js';
 import * as update from './messages-update.js';
+import * as spam from './spam.js';
+import { parseEmailId } from './rows.js';
 
 export type { SqliteStoreOptions } from './db.js';
 export { emailIdString, threadIdString } from './rows.js';
@@ -206,4 +215,36 @@ export class SqliteStore implements Store {
   watch(accountId: number | null, listener: ChangeListener): () => void { return this.ctx.feed.watch(accountId, listener); }
   /** Polls the change feed now (e.g. after another process signalled a change). */
   poke(): void { this.ctx.feed.poke(); }
+
+  // ---------------------------------------------------------------- spam filter
+
+  private async sync<T>(fn: () => T): Promise<T> {
+    this.ctx.checkOpen();
+    return fn();
+  }
+  getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>> { return this.sync(() => spam.getTokens(this.ctx, scope, tokens)); }
+  getTotals(scope: number): Promise<TokenCounts> { return this.sync(() => spam.getTotals(this.ctx, scope)); }
+  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1): Promise<void> {
+    return this.sync(() => spam.addTokens(this.ctx, scope, tokens, verdict, delta));
+  }
+  markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null> {
+    return this.sync(() => spam.markTrained(this.ctx, scope, key, verdict));
+  }
+  getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null> {
+    const id = parseEmailId(emailId);
+    return this.sync(() => (id === null ? null : spam.getEmailOrigin(this.ctx, accountId, id)));
+  }
+  putSpamReport(report: SpamReport): Promise<SpamVerdict | null> { return this.sync(() => spam.putSpamReport(this.ctx, report)); }
+  listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]> {
+    return this.sync(() => spam.listSpamReports(this.ctx, filter));
+  }
+  setReputationOverride(kind: ReputationKind, value: string, action: 'block' | 'allow' | null, reason = ''): Promise<void> {
+    return this.sync(() => spam.setReputationOverride(this.ctx, kind, value, action, reason));
+  }
+  listReputationOverrides(): Promise<ReputationOverride[]> { return this.sync(() => spam.listReputationOverrides(this.ctx)); }
+  quarantine(entry: Omit<QuarantineEntry, 'id' | 'size'>, raw: Buffer): Promise<number> { return this.sync(() => spam.quarantine(this.ctx, entry, raw)); }
+  listQuarantine(opts: { accountId?: number } = {}): Promise<QuarantineEntry[]> { return this.sync(() => spam.listQuarantine(this.ctx, opts)); }
+  getQuarantined(id: number): Promise<{ entry: QuarantineEntry; raw: Buffer } | null> { return this.sync(() => spam.getQuarantined(this.ctx, id)); }
+  removeQuarantined(ids: number[]): Promise<number> { return this.sync(() => spam.removeQuarantined(this.ctx, ids)); }
+  purgeQuarantine(now: Date): Promise<number> { return this.sync(() => spam.purgeQuarantine(this.ctx, now)); }
 }

@@ -1,0 +1,161 @@
+// The spam filter's settings (the `spam` section of the config file): what happens at the door
+// (DNS blocklists, local lists, greeting checks, greylisting), how scores become actions, and
+// how user reports build reputation. Parsed here, exposed through the one Config.
+
+/** What a DNSBL return code means: refuse the client, or add points to its messages. */
+export type DnsblAction = 'reject' | number;
+
+export interface DnsblZone {
+  /** e.g. "zen.spamhaus.org"; the query is <reversed ip>.<zone>. */
+  zone: string;
+  /** Return code (A record, e.g. "127.0.0.2", a CIDR "127.0.0.0/24", or "*") → action. */
+  codes: Record<string, DnsblAction>;
+  /** Also look up IPv6 clients (reversed nibbles). */
+  ipv6: boolean;
+}
+
+export interface SpamConfig {
+  enabled: boolean;
+  /** Points at which a message goes to Junk, and at which it is refused at DATA. */
+  thresholds: { junk: number; reject: number };
+  dnsbl: {
+    zones: DnsblZone[];
+    /** Per lookup; a slow or failing list never blocks mail (fail open). */
+    timeoutMs: number;
+    /** Refuse a listed client at connect, or at its first RCPT (so the refusal can be logged
+     * with the envelope, and postmaster@ can still be reached). */
+    rejectAt: 'connect' | 'rcpt';
+  };
+  /** Local lists: IP, CIDR, domain (matches the sender domain, HELO and reverse name) or
+   * address. Allowed sources skip the door checks and content scoring; denied ones are refused. */
+  allow: string[];
+  deny: string[];
+  /** Clients that talk before our greeting are refused; the greeting waits this long (ms). */
+  pregreetMs: number;
+  /** Points for a client without forward-confirmed reverse DNS, and for a bad HELO. */
+  scores: { noFcrdns: number; badHelo: number; heloIpLiteralMismatch: number };
+  greylist: {
+    enabled: boolean;
+    /** A new (ip/24, sender, recipient) triplet is deferred until it retries after this (ms). */
+    delayMs: number;
+    /** A retry later than this after the first attempt starts over (ms). */
+    retryWindowMs: number;
+    /** A client that passed is allow-listed (all triplets) for this long (ms). */
+    passTtlMs: number;
+  };
+  /** Refuse at DATA when the sender's DMARC policy is p=reject and the message fails it. */
+  honorDmarcReject: boolean;
+  /** Refused messages are kept in quarantine this long (days) so a false positive can be released. */
+  quarantineDays: number;
+  reputation: {
+    /** Weight of a report halves after this many days. */
+    halfLifeDays: number;
+    /** A source is blocked at the door once this many distinct users reported it as spam... */
+    blockReporters: number;
+    /** ...and its decayed spam weight exceeds ham weight by this factor. */
+    blockSpamRatio: number;
+    /** Points added per decayed spam report beyond ham reports, capped at maxScore. */
+    scorePerReport: number;
+    maxScore: number;
+  };
+}
+
+export const SPAM_DEFAULTS: SpamConfig = {
+  enabled: true,
+  thresholds: { junk: 5, reject: 15 },
+  dnsbl: { zones: [], timeoutMs: 2000, rejectAt: 'connect' },
+  allow: [],
+  deny: [],
+  pregreetMs: 300,
+  scores: { noFcrdns: 1.5, badHelo: 1.5, heloIpLiteralMismatch: 1 },
+  greylist: { enabled: false, delayMs: 5 * 60_000, retryWindowMs: 4 * 3600_000, passTtlMs: 36 * 86400_000 },
+  honorDmarcReject: true,
+  quarantineDays: 14,
+  reputation: { halfLifeDays: 30, blockReporters: 3, blockSpamRatio: 4, scorePerReport: 1, maxScore: 6 },
+};
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown, name: string): Json {
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`config: ${name} must be an object`);
+  return v as Json;
+}
+
+function num(v: unknown, d: number, name: string): number {
+  if (v === undefined) return d;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config: ${name} must be a number`);
+  return v;
+}
+
+function bool(v: unknown, d: boolean, name: string): boolean {
+  if (v === undefined) return d;
+  if (typeof v !== 'boolean') throw new Error(`config: ${name} must be true or false`);
+  return v;
+}
+
+function strings(v: unknown, d: string[], name: string): string[] {
+  if (v === undefined) return d;
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new Error(`config: ${name} must be a list of strings`);
+  return (v as string[]).map((s) => s.trim().toLowerCase()).filter(Boolean);
+}
+
+function zones(v: unknown): DnsblZone[] {
+  if (v === undefined) return SPAM_DEFAULTS.dnsbl.zones;
+  if (!Array.isArray(v)) throw new Error('config: spam.dnsbl.zones must be a list');
+  return v.map((z, i) => {
+    const name = `spam.dnsbl.zones[${i}]`;
+    // Shorthand: a bare zone name refuses on any 127.0.0.x answer.
+    if (typeof z === 'string') return { zone: z.toLowerCase(), codes: { '127.0.0.0/8': 'reject' }, ipv6: true };
+    const o = obj(z, name);
+    if (typeof o.zone !== 'string' || !o.zone) throw new Error(`config: ${name}.zone must be a name`);
+    const codes: Record<string, DnsblAction> = {};
+    for (const [k, a] of Object.entries(obj(o.codes ?? { '127.0.0.0/8': 'reject' }, `${name}.codes`))) {
+      if (a !== 'reject' && (typeof a !== 'number' || !Number.isFinite(a))) throw new Error(`config: ${name}.codes["${k}"] must be "reject" or a score`);
+      codes[k] = a;
+    }
+    return { zone: o.zone.toLowerCase().replace(/\.$/, ''), codes, ipv6: bool(o.ipv6, true, `${name}.ipv6`) };
+  });
+}
+
+export function parseSpamConfig(v: unknown): SpamConfig {
+  const j = obj(v, 'spam');
+  const D = SPAM_DEFAULTS;
+  const t = obj(j.thresholds, 'spam.thresholds');
+  const d = obj(j.dnsbl, 'spam.dnsbl');
+  const s = obj(j.scores, 'spam.scores');
+  const g = obj(j.greylist, 'spam.greylist');
+  const r = obj(j.reputation, 'spam.reputation');
+  const rejectAt = d.rejectAt ?? D.dnsbl.rejectAt;
+  if (rejectAt !== 'connect' && rejectAt !== 'rcpt') throw new Error('config: spam.dnsbl.rejectAt must be "connect" or "rcpt"');
+  const cfg: SpamConfig = {
+    enabled: bool(j.enabled, D.enabled, 'spam.enabled'),
+    thresholds: { junk: num(t.junk, D.thresholds.junk, 'spam.thresholds.junk'), reject: num(t.reject, D.thresholds.reject, 'spam.thresholds.reject') },
+    dnsbl: { zones: zones(d.zones), timeoutMs: num(d.timeoutMs, D.dnsbl.timeoutMs, 'spam.dnsbl.timeoutMs'), rejectAt },
+    allow: strings(j.allow, D.allow, 'spam.allow'),
+    deny: strings(j.deny, D.deny, 'spam.deny'),
+    pregreetMs: num(j.pregreetMs, D.pregreetMs, 'spam.pregreetMs'),
+    scores: {
+      noFcrdns: num(s.noFcrdns, D.scores.noFcrdns, 'spam.scores.noFcrdns'),
+      badHelo: num(s.badHelo, D.scores.badHelo, 'spam.scores.badHelo'),
+      heloIpLiteralMismatch: num(s.heloIpLiteralMismatch, D.scores.heloIpLiteralMismatch, 'spam.scores.heloIpLiteralMismatch'),
+    },
+    greylist: {
+      enabled: bool(g.enabled, D.greylist.enabled, 'spam.greylist.enabled'),
+      delayMs: num(g.delayMs, D.greylist.delayMs, 'spam.greylist.delayMs'),
+      retryWindowMs: num(g.retryWindowMs, D.greylist.retryWindowMs, 'spam.greylist.retryWindowMs'),
+      passTtlMs: num(g.passTtlMs, D.greylist.passTtlMs, 'spam.greylist.passTtlMs'),
+    },
+    honorDmarcReject: bool(j.honorDmarcReject, D.honorDmarcReject, 'spam.honorDmarcReject'),
+    quarantineDays: num(j.quarantineDays, D.quarantineDays, 'spam.quarantineDays'),
+    reputation: {
+      halfLifeDays: num(r.halfLifeDays, D.reputation.halfLifeDays, 'spam.reputation.halfLifeDays'),
+      blockReporters: num(r.blockReporters, D.reputation.blockReporters, 'spam.reputation.blockReporters'),
+      blockSpamRatio: num(r.blockSpamRatio, D.reputation.blockSpamRatio, 'spam.reputation.blockSpamRatio'),
+      scorePerReport: num(r.scorePerReport, D.reputation.scorePerReport, 'spam.reputation.scorePerReport'),
+      maxScore: num(r.maxScore, D.reputation.maxScore, 'spam.reputation.maxScore'),
+    },
+  };
+  if (cfg.thresholds.reject < cfg.thresholds.junk) throw new Error('config: spam.thresholds.reject must be at least spam.thresholds.junk');
+  return cfg;
+}

@@ -1,0 +1,159 @@
+// The spam filter's state in SQLite: token databases, trained-message marks, message origins,
+// user reports, reputation overrides and the quarantine. Token lookups are one statement per
+// message (json_each over the token list), training one transaction per message.
+import type { MessageOrigin, QuarantineEntry, ReputationKind, ReputationOverride, SpamReport, SpamVerdict, TokenCounts } from '../types.js';
+import type { StoreDb } from './db.js';
+
+/** Tokens per statement (json_each keeps it one prepared statement whatever the count). */
+const LOOKUP_BATCH = 2000;
+
+export function getTokens(ctx: StoreDb, scope: number, tokens: string[]): Map<string, TokenCounts> {
+  const out = new Map<string, TokenCounts>();
+  for (let i = 0; i < tokens.length; i += LOOKUP_BATCH) {
+    const rows = ctx.all<{ token: string; ham: number; spam: number }>(
+      'SELECT token, ham, spam FROM spam_tokens WHERE scope = ? AND token IN (SELECT value FROM json_each(?))',
+      scope, JSON.stringify(tokens.slice(i, i + LOOKUP_BATCH)),
+    );
+    for (const r of rows) out.set(r.token, { ham: r.ham, spam: r.spam });
+  }
+  return out;
+}
+
+export function getTotals(ctx: StoreDb, scope: number): TokenCounts {
+  const r = ctx.get<{ ham: number; spam: number }>('SELECT ham, spam FROM spam_totals WHERE scope = ?', scope);
+  return r ? { ham: r.ham, spam: r.spam } : { ham: 0, spam: 0 };
+}
+
+export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1): void {
+  const unique = Array.from(new Set(tokens));
+  const h = verdict === 'ham' ? delta : 0;
+  const s = verdict === 'spam' ? delta : 0;
+  ctx.tx(() => {
+    for (const t of unique) {
+      if (delta > 0) {
+        ctx.run('INSERT INTO spam_tokens (scope, token, ham, spam) VALUES (?, ?, ?, ?) ON CONFLICT(scope, token) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam', scope, t, h, s);
+      } else {
+        ctx.run('UPDATE spam_tokens SET ham = max(0, ham + ?), spam = max(0, spam + ?) WHERE scope = ? AND token = ?', h, s, scope, t);
+        ctx.run('DELETE FROM spam_tokens WHERE scope = ? AND token = ? AND ham = 0 AND spam = 0', scope, t);
+      }
+    }
+    ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
+    ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?) WHERE scope = ?', h, s, scope);
+  });
+}
+
+export function markTrained(ctx: StoreDb, scope: number, key: string, verdict: SpamVerdict | null): SpamVerdict | null {
+  return ctx.tx(() => {
+    const before = ctx.get<{ verdict: SpamVerdict }>('SELECT verdict FROM spam_trained WHERE scope = ? AND key = ?', scope, key);
+    if (verdict) ctx.run('INSERT INTO spam_trained (scope, key, verdict, at) VALUES (?, ?, ?, ?) ON CONFLICT(scope, key) DO UPDATE SET verdict = excluded.verdict, at = excluded.at', scope, key, verdict, Date.now());
+    else ctx.run('DELETE FROM spam_trained WHERE scope = ? AND key = ?', scope, key);
+    return before?.verdict ?? null;
+  });
+}
+
+/** Inside the delivery transaction. */
+export function putOrigin(ctx: StoreDb, emailId: number, o: MessageOrigin): void {
+  ctx.run(
+    'INSERT OR REPLACE INTO email_origins (email_id, ip, helo, mail_from, from_domain, dkim_domains) VALUES (?, ?, ?, ?, ?, ?)',
+    emailId, o.ip, o.helo, o.mailFrom, o.fromDomain, JSON.stringify(o.dkimDomains),
+  );
+}
+
+interface OriginRow { ip: string; helo: string; mail_from: string; from_domain: string; dkim_domains: string }
+const toOrigin = (r: OriginRow): MessageOrigin => ({ ip: r.ip, helo: r.helo, mailFrom: r.mail_from, fromDomain: r.from_domain, dkimDomains: JSON.parse(r.dkim_domains) as string[] });
+
+export function getEmailOrigin(ctx: StoreDb, accountId: number, emailId: number): MessageOrigin | null {
+  const r = ctx.get<OriginRow>(
+    'SELECT o.* FROM email_origins o JOIN emails e ON e.id = o.email_id WHERE o.email_id = ? AND e.account_id = ?',
+    emailId, accountId,
+  );
+  return r ? toOrigin(r) : null;
+}
+
+interface ReportRow { account_id: number; email_key: string; verdict: SpamVerdict; at: number; ip: string | null; mail_from_domain: string | null; from_domain: string | null; dkim_domain: string | null }
+const toReport = (r: ReportRow): SpamReport => ({
+  accountId: r.account_id, emailKey: r.email_key, verdict: r.verdict, at: new Date(r.at),
+  ip: r.ip, mailFromDomain: r.mail_from_domain, fromDomain: r.from_domain, dkimDomain: r.dkim_domain,
+});
+
+export function putSpamReport(ctx: StoreDb, r: SpamReport): SpamVerdict | null {
+  return ctx.tx(() => {
+    const before = ctx.get<{ verdict: SpamVerdict }>('SELECT verdict FROM spam_reports WHERE account_id = ? AND email_key = ?', r.accountId, r.emailKey);
+    ctx.run(
+      `INSERT OR REPLACE INTO spam_reports (account_id, email_key, verdict, at, ip, mail_from_domain, from_domain, dkim_domain)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      r.accountId, r.emailKey, r.verdict, r.at.getTime(), r.ip, r.mailFromDomain, r.fromDomain, r.dkimDomain,
+    );
+    return before?.verdict ?? null;
+  });
+}
+
+export function listSpamReports(ctx: StoreDb, f: { ip?: string; domain?: string; since?: Date; limit?: number }): SpamReport[] {
+  const since = f.since?.getTime() ?? 0;
+  const limit = Math.max(1, Math.min(f.limit ?? 100_000, 1_000_000));
+  if (f.ip !== undefined) {
+    return ctx.all<ReportRow>('SELECT * FROM spam_reports WHERE ip = ? AND at >= ? ORDER BY at DESC LIMIT ?', f.ip, since, limit).map(toReport);
+  }
+  if (f.domain !== undefined) {
+    const d = f.domain;
+    return ctx.all<ReportRow>(
+      `SELECT * FROM spam_reports WHERE (mail_from_domain = ? OR from_domain = ? OR dkim_domain = ?) AND at >= ? ORDER BY at DESC LIMIT ?`,
+      d, d, d, since, limit,
+    ).map(toReport);
+  }
+  return ctx.all<ReportRow>('SELECT * FROM spam_reports WHERE at >= ? ORDER BY at DESC LIMIT ?', since, limit).map(toReport);
+}
+
+export function setReputationOverride(ctx: StoreDb, kind: ReputationKind, value: string, action: 'block' | 'allow' | null, reason: string): void {
+  if (action) {
+    ctx.run('INSERT OR REPLACE INTO reputation_overrides (kind, value, action, reason, at) VALUES (?, ?, ?, ?, ?)', kind, value, action, reason, Date.now());
+  } else {
+    ctx.run('DELETE FROM reputation_overrides WHERE kind = ? AND value = ?', kind, value);
+  }
+}
+
+export function listReputationOverrides(ctx: StoreDb): ReputationOverride[] {
+  return ctx.all<{ kind: ReputationKind; value: string; action: 'block' | 'allow'; reason: string; at: number }>(
+    'SELECT * FROM reputation_overrides ORDER BY kind, value',
+  ).map((r) => ({ kind: r.kind, value: r.value, action: r.action, reason: r.reason, at: new Date(r.at) }));
+}
+
+interface QuarantineRow {
+  id: number; account_id: number; at: number; expires_at: number; mail_from: string; rcpt: string; subject: string;
+  from_display: string; score: number; reasons: string; origin: string | null; size: number;
+}
+const QCOLS = 'id, account_id, at, expires_at, mail_from, rcpt, subject, from_display, score, reasons, origin, length(raw) AS size';
+const toEntry = (r: QuarantineRow): QuarantineEntry => ({
+  id: r.id, accountId: r.account_id, at: new Date(r.at), expiresAt: new Date(r.expires_at), mailFrom: r.mail_from, rcpt: r.rcpt,
+  subject: r.subject, from: r.from_display, score: r.score, reasons: r.reasons, size: r.size,
+  origin: r.origin ? (JSON.parse(r.origin) as MessageOrigin) : null,
+});
+
+export function quarantine(ctx: StoreDb, e: Omit<QuarantineEntry, 'id' | 'size'>, raw: Buffer): number {
+  return ctx.tx(() => ctx.get<{ id: number }>(
+    `INSERT INTO quarantine (account_id, at, expires_at, mail_from, rcpt, subject, from_display, score, reasons, origin, raw)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    e.accountId, e.at.getTime(), e.expiresAt.getTime(), e.mailFrom, e.rcpt, e.subject, e.from, e.score, e.reasons,
+    e.origin ? JSON.stringify(e.origin) : null, raw,
+  )!.id);
+}
+
+export function listQuarantine(ctx: StoreDb, opts: { accountId?: number }): QuarantineEntry[] {
+  const rows = opts.accountId !== undefined
+    ? ctx.all<QuarantineRow>(`SELECT ${QCOLS} FROM quarantine WHERE account_id = ? ORDER BY at, id`, opts.accountId)
+    : ctx.all<QuarantineRow>(`SELECT ${QCOLS} FROM quarantine ORDER BY at, id`);
+  return rows.map(toEntry);
+}
+
+export function getQuarantined(ctx: StoreDb, id: number): { entry: QuarantineEntry; raw: Buffer } | null {
+  const r = ctx.get<QuarantineRow & { raw: Buffer }>(`SELECT ${QCOLS}, raw FROM quarantine WHERE id = ?`, id);
+  return r ? { entry: toEntry(r), raw: r.raw } : null;
+}
+
+export function removeQuarantined(ctx: StoreDb, ids: number[]): number {
+  return ctx.tx(() => ids.reduce((n, id) => n + ctx.run('DELETE FROM quarantine WHERE id = ?', id).changes, 0));
+}
+
+export function purgeQuarantine(ctx: StoreDb, now: Date): number {
+  return ctx.run('DELETE FROM quarantine WHERE expires_at <= ?', now.getTime()).changes;
+}
