@@ -1,0 +1,68 @@
+// Removes Authentication-Results fields that claim to come from us (RFC 8601 §5: an MTA MUST
+// remove, or rename, such fields carrying its authserv-id before adding its own). Only the
+// top-level header section is touched, everything else stays byte-exact. ARC-Authentication-
+// Results fields are not touched: they are covered by ARC seals, and RFC 8601 §5 concerns
+// Authentication-Results only.
+
+/** The byte length of the header section (up to and including the empty line), or the whole buffer. */
+function headerLength(raw: Buffer): number {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0x0a) continue;
+    if (raw[i + 1] === 0x0a) return i + 2;
+    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 3;
+  }
+  return raw.length;
+}
+
+/** Skips CFWS (RFC 5322: whitespace, folding and nested comments) from `i`. */
+function skipCfws(s: string, i: number): number {
+  for (;;) {
+    while (i < s.length && /[ \t\r\n]/.test(s[i])) i++;
+    if (s[i] !== '(') return i;
+    let depth = 0;
+    for (; i < s.length; i++) {
+      if (s[i] === '\\') i++;
+      else if (s[i] === '(') depth++;
+      else if (s[i] === ')' && --depth === 0) {
+        i++;
+        break;
+      }
+    }
+  }
+}
+
+/** The authserv-id of an Authentication-Results value (token or quoted-string), lower case. */
+export function authservId(value: string): string | null {
+  let i = skipCfws(value, 0);
+  if (value[i] === '"') {
+    let out = '';
+    for (i++; i < value.length && value[i] !== '"'; i++) out += value[i] === '\\' ? value[++i] ?? '' : value[i];
+    return out.toLowerCase();
+  }
+  const m = /^[^\s;()"]+/.exec(value.slice(i));
+  return m ? m[0].toLowerCase() : null;
+}
+
+export function removeForgedResults(raw: Buffer, ourAuthservId: string): Buffer {
+  const end = headerLength(raw);
+  const head = raw.subarray(0, end).toString('latin1');
+  const ours = ourAuthservId.toLowerCase();
+  // Field boundaries: a field is its first line plus the continuation lines (starting with WSP).
+  const keep: Buffer[] = [];
+  let removed = false;
+  let start = 0;
+  while (start < head.length) {
+    let stop = start;
+    do {
+      const nl = head.indexOf('\n', stop);
+      stop = nl < 0 ? head.length : nl + 1;
+    } while (stop < head.length && (head[stop] === ' ' || head[stop] === '\t'));
+    const field = head.slice(start, stop);
+    const m = /^authentication-results[ \t]*:/i.exec(field);
+    if (m && authservId(field.slice(m[0].length)) === ours) removed = true;
+    else keep.push(raw.subarray(start, stop));
+    start = stop;
+  }
+  if (!removed) return raw;
+  return Buffer.concat([...keep, raw.subarray(end)]);
+}
