@@ -21,6 +21,9 @@ import { PasswordVerifier } from '../auth/verifier.js';
 import type { JunkReport } from '../imap/junk-events.js';
 import { formatListen } from '../config/listen.js';
 import { DataLock } from './data-lock.js';
+import { InboundFilter } from '../filter/inbound.js';
+import { ContentFilter } from '../filter/verdict.js';
+import { JunkFeedback } from '../filter/feedback.js';
 
 export interface RunningSystem {
   config: Config;
@@ -30,6 +33,8 @@ export interface RunningSystem {
   addresses: { smtp: AddressInfo | null; imap: AddressInfo | null; imaps: AddressInfo | null; pop3: AddressInfo | null; pop3s: AddressInfo | null };
   /** "User says spam / not spam" reports from IMAP (the spam filter subscribes here). */
   onJunkReport(listener: (r: JunkReport) => void): () => void;
+  /** Resolves when every user junk report so far has trained the filter and been recorded. */
+  spamFeedbackIdle(): Promise<void>;
   /** Graceful stop: stop accepting, finish transactions, deliver what is queued (bounded), close. */
   stop(): Promise<void>;
 }
@@ -70,10 +75,23 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   let pop3: Pop3Server | null = null;
   const junkListeners = new Set<(r: JunkReport) => void>();
   const junkLog = logger.child({ svc: 'junk' });
+  // The spam filter: its token databases live in the store (global + per account).
+  const spamLog = logger.child({ svc: 'spam' });
+  const content = new ContentFilter(store);
+  const filter = config.spam.enabled ? new InboundFilter(config, store, resolver, content, spamLog) : null;
+  const feedback = filter ? new JunkFeedback(store, content, filter.reputation, junkLog) : null;
+  if (feedback) junkListeners.add((r) => feedback.report(r));
+  const purgeQuarantine = () =>
+    store.purgeQuarantine(new Date()).then(
+      (n) => n && spamLog.info({ removed: n }, 'expired quarantine entries removed'),
+      (e) => spamLog.warn({ err: (e as Error).message }, 'quarantine purge failed'),
+    );
+  const purgeTimer = setInterval(() => void purgeQuarantine(), 3600_000);
+  purgeTimer.unref();
   const passwords = new PasswordVerifier();
   try {
     if (config.listen.smtp) {
-      smtp = new InboundSmtp({ config, store, spool, resolver, tls, logger: logger.child({ svc: 'smtp' }), onQueued: (id, entry) => worker.enqueue(id, entry) });
+      smtp = new InboundSmtp({ config, store, spool, resolver, tls, filter, logger: logger.child({ svc: 'smtp' }), onQueued: (id, entry) => worker.enqueue(id, entry) });
       addresses.smtp = await smtp.listen(config.listen.smtp.host, config.listen.smtp.port);
       logger.info({ listen: formatListen({ host: addresses.smtp.address, port: addresses.smtp.port }) }, 'smtp listening');
     }
@@ -105,6 +123,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       }
     }
   } catch (e) {
+    clearInterval(purgeTimer);
     if (smtp) await smtp.close();
     if (imap) await imap.close();
     if (pop3) await pop3.close();
@@ -125,6 +144,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       if (pop3) await pop3.close();
       await Promise.race([worker.idle(), new Promise((r) => setTimeout(r, DRAIN_ON_STOP_MS).unref())]);
       await worker.stop();
+      clearInterval(purgeTimer);
+      if (feedback) await feedback.idle();
       await store.close();
       lock.release();
       logger.info('stopped');
@@ -134,5 +155,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     junkListeners.add(l);
     return () => junkListeners.delete(l);
   };
-  return { config, store, worker, addresses, stop, onJunkReport };
+  const spamFeedbackIdle = async () => {
+    if (feedback) await feedback.idle();
+  };
+  return { config, store, worker, addresses, stop, onJunkReport, spamFeedbackIdle };
 }

@@ -6,6 +6,8 @@ import * as domain from './commands/domain.js';
 import * as account from './commands/account.js';
 import * as alias from './commands/alias.js';
 import * as mail from './commands/mail.js';
+import * as reputation from './commands/reputation.js';
+import * as quarantine from './commands/quarantine.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve.serveCommand, usage: serve.usage },
@@ -13,6 +15,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   account: { run: account.accountCommand, usage: account.usage },
   alias: { run: alias.aliasCommand, usage: alias.usage },
   mail: { run: mail.mailCommand, usage: mail.usage },
+  reputation: { run: reputation.reputationCommand, usage: reputation.usage },
+  quarantine: { run: quarantine.quarantineCommand, usage: quarantine.usage },
 };
 
 function help(): string {

@@ -56,8 +56,11 @@ export class StoreDeliverer implements BatchDeliverer {
           this.logger.warn({ id: entry.id, rcpt: r.rcpt }, 'recipient account no longer exists; dropped');
           continue;
         }
-        const copy = prependHeader(entry.body, parsed, `Delivered-To: ${r.account}\r\n`);
-        items.push({ deliveryKey: `${entry.id}:${r.account}`, accountId: account.id, raw: copy.raw, parsed: copy.parsed, internalDate: new Date(entry.meta.receivedAt) });
+        const copy = prependHeader(entry.body, parsed, `Delivered-To: ${r.account}\r\n`, r.headers ? { at: entry.meta.fieldsAt ?? 0, text: r.headers } : undefined);
+        items.push({
+          deliveryKey: `${entry.id}:${r.account}`, accountId: account.id, raw: copy.raw, parsed: copy.parsed, internalDate: new Date(entry.meta.receivedAt),
+          specialUse: r.junk ? '\\Junk' : undefined, origin: entry.meta.origin,
+        });
         owner.push(e);
         bytes += copy.raw.length;
         if (bytes >= MAX_TRANSACTION_BYTES) await flush();

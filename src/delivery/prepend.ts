@@ -10,11 +10,16 @@ export function shiftPart(part: MimePart, delta: number, isRoot: boolean): MimeP
   return shifted;
 }
 
-export function prependHeader(raw: Buffer, parsed: ParsedMessage, header: string): { raw: Buffer; parsed: ParsedMessage } {
+export function prependHeader(raw: Buffer, parsed: ParsedMessage, header: string, insert?: { at: number; text: string }): { raw: Buffer; parsed: ParsedMessage } {
   const prefix = Buffer.from(header);
-  if (prefix.length === 0) return { raw, parsed };
+  // A second block of fields may go further down the root header (after our trace fields), at
+  // an offset before the root body: every offset past the root header start moves by both.
+  const extra = insert && insert.text && insert.at <= parsed.tree.bodyStart ? Buffer.from(insert.text) : null;
+  if (prefix.length === 0 && !extra) return { raw, parsed };
+  const pieces = extra ? [prefix, raw.subarray(0, insert!.at), extra, raw.subarray(insert!.at)] : [prefix, raw];
+  const delta = prefix.length + (extra?.length ?? 0);
   return {
-    raw: Buffer.concat([prefix, raw]),
-    parsed: { ...parsed, tree: shiftPart(parsed.tree, prefix.length, true) },
+    raw: Buffer.concat(pieces, raw.length + delta),
+    parsed: { ...parsed, tree: shiftPart(parsed.tree, delta, true) },
   };
 }

@@ -130,11 +130,15 @@ export interface SpamReport {
 
 export type ReputationKind = 'ip' | 'domain';
 
+/** block: refuse it; allow: never refuse or score it; unblock: lift a block that reports made
+ * (reports from before the decision no longer count towards a block). */
+export type OverrideAction = 'block' | 'allow' | 'unblock';
+
 /** An administrator's decision about a source, which beats what reports say. */
 export interface ReputationOverride {
   kind: ReputationKind;
   value: string;
-  action: 'block' | 'allow';
+  action: OverrideAction;
   reason: string;
   at: Date;
 }
@@ -335,7 +339,7 @@ export interface Store {
   putSpamReport(report: SpamReport): Promise<SpamVerdict | null>;
   /** Reports about an IP or a domain (any of its roles), newest first, since a date. */
   listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]>;
-  setReputationOverride(kind: ReputationKind, value: string, action: 'block' | 'allow' | null, reason?: string): Promise<void>;
+  setReputationOverride(kind: ReputationKind, value: string, action: OverrideAction | null, reason?: string): Promise<void>;
   listReputationOverrides(): Promise<ReputationOverride[]>;
 
   // Spam filter: quarantine of refused messages

@@ -33,7 +33,13 @@ test('both corpora: stored byte-exact, tree and fields intact', { timeout: 300_0
         let original = fs.readFileSync(file);
         if (original.subarray(0, 5).toString() === 'From ') original = original.subarray(original.indexOf(10) + 1);
         // the delivery worker's path: parse once, then prefix the per-recipient header
-        const copy = prependHeader(original, parseMessage(original), 'Delivered-To: corpus@corpus.test\r\n');
+        // (every other message also gets spam-filter fields inserted after its first header line,
+        // where the MX puts them after its trace fields)
+        const parsed = parseMessage(original);
+        let at = original.indexOf(10) + 1;
+        while (at > 0 && (original[at] === 0x20 || original[at] === 0x09)) at = original.indexOf(10, at) + 1; // not inside a folded field
+        const insert = items.length % 2 && at > 0 && at <= parsed.tree.bodyStart ? { at, text: 'X-Spam-Status: No, score=0.1\r\nX-Spam-Score: 0.1\r\n' } : undefined;
+        const copy = prependHeader(original, parsed, 'Delivered-To: corpus@corpus.test\r\n', insert);
         items.push({ deliveryKey: file, accountId: account.id, raw: copy.raw, parsed: copy.parsed });
       }
       const outcomes = await store.deliver(items);

@@ -29,7 +29,9 @@ export interface TestSystem {
 
 /** Starts the whole system in this process on a fresh data folder with SMTP on a free port. */
 export async function startTestSystem(configJson: Record<string, unknown> = {}, dataDir = tempDir()): Promise<TestSystem> {
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', ...configJson, listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off', pop3: '127.0.0.1:0', pop3s: 'off', ...(configJson.listen as object | undefined) } }));
+  // No greeting delay unless a test asks: the pregreet wait would slow every SMTP test.
+  const spam = { pregreetMs: 0, ...(configJson.spam as object | undefined) };
+  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', ...configJson, spam, listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off', pop3: '127.0.0.1:0', pop3s: 'off', ...(configJson.listen as object | undefined) } }));
   const config = loadConfig({ dataDir });
   const system = await startSystem(config, silentLogger());
   return {

@@ -16,6 +16,7 @@ import { scanData } from './data-checks.js';
 import { traceHeaders } from './trace-headers.js';
 import { reply, SmtpReply } from './replies.js';
 import type { InboundMeta } from '../../delivery/inbound-meta.js';
+import type { InboundFilter, DoorState } from '../../filter/inbound.js';
 
 export interface InboundDeps {
   config: Config;
@@ -24,6 +25,8 @@ export interface InboundDeps {
   resolver: Resolver;
   tls: TlsMaterial;
   logger: Logger;
+  /** The spam filter (null: every message goes to INBOX unjudged). */
+  filter: InboundFilter | null;
   /** Called with the spool id of each accepted message. */
   onQueued: (id: string, entry: { meta: InboundMeta; body: Buffer }) => void;
 }
@@ -31,6 +34,8 @@ export interface InboundDeps {
 interface SessionState {
   /** Local accounts of each accepted RCPT, by RCPT address. */
   recipients: Map<string, string[]>;
+  /** What the spam filter learnt about the client at connect and HELO. */
+  door: DoorState | null;
 }
 
 export class InboundSmtp {
@@ -60,6 +65,7 @@ export class InboundSmtp {
       hideDSN: true, // DSN parameters arrive with outbound delivery (issue 6)
       resolver: { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => void deps.resolver.reverse(ip).then((n) => cb(null, n), (e: Error) => cb(e)) },
       logger: false,
+      onConnect: (session, cb) => this.guard(cb, () => this.connect(session)),
       onMailFrom: (address, session, cb) => this.guard(cb, () => this.mailFrom(address, session)),
       onRcptTo: (address, session, cb) => this.guard(cb, () => this.rcptTo(address, session)),
       onData: (stream, session, cb) => this.track(this.data(stream, session).then((msg) => cb(null, msg), (e) => cb(toSmtpError(e, deps.logger)))),
@@ -101,15 +107,37 @@ export class InboundSmtp {
 
   private session(session: SMTPServerSession): SessionState {
     let s = this.state.get(session);
-    if (!s) this.state.set(session, (s = { recipients: new Map() }));
+    if (!s) this.state.set(session, (s = { recipients: new Map(), door: null }));
     return s;
+  }
+
+  /** The door: local lists, reputation and DNS blocklists; the greeting waits pregreetMs so
+   * clients that talk first are caught (smtp-server answers them 421 "You talk too soon"). */
+  private async connect(session: SMTPServerSession): Promise<void> {
+    const { filter, config } = this.deps;
+    if (this.closing) throw reply(421, '4.3.2', 'Service shutting down, try again later');
+    if (!filter) return;
+    const wait = new Promise((r) => setTimeout(r, config.spam.pregreetMs));
+    const hostname = session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : '';
+    const door = await filter.connect(session.remoteAddress, hostname);
+    await wait;
+    this.session(session).door = door;
+    if (door.refuse) {
+      this.deps.logger.info({ ip: session.remoteAddress, reason: door.refuse.message }, 'connection refused');
+      throw reply(door.refuse.code, door.refuse.enhanced, door.refuse.message);
+    }
   }
 
   private async mailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     if (this.closing) throw reply(421, '4.3.2', 'Service shutting down, try again later');
-    this.session(session).recipients.clear();
+    const state = this.session(session);
+    state.recipients.clear();
     if (address.address !== '' && !isValidAddress(address.address)) {
       throw reply(501, '5.1.7', 'Bad sender address syntax');
+    }
+    if (state.door && this.deps.filter) {
+      const refuse = await this.deps.filter.mailFrom(state.door, session.hostNameAppearsAs ?? '', address.address);
+      if (refuse) throw reply(refuse.code, refuse.enhanced, refuse.message);
     }
   }
 
@@ -120,6 +148,12 @@ export class InboundSmtp {
     if (!isValidAddress(address.address)) throw reply(501, '5.1.3', 'Bad recipient address syntax');
     const r = await this.recipients.resolve(address.address);
     if (r.kind === 'not-local') throw reply(554, '5.7.1', 'Relay access denied');
+    if (state.door && this.deps.filter) {
+      // Before the user check: a refused client learns nothing about which addresses exist.
+      const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      const refuse = await this.deps.filter.rcpt(state.door, mailFrom, address.address, session.hostNameAppearsAs ?? '');
+      if (refuse) throw reply(refuse.code, refuse.enhanced, refuse.message);
+    }
     if (r.kind === 'unknown-user') throw reply(550, '5.1.1', 'No such user here');
     const declared = Number(session.envelope.mailFrom && (session.envelope.mailFrom as SMTPServerAddress).args && ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string>).SIZE) || 0;
     for (const acct of r.accounts) {
@@ -169,22 +203,40 @@ export class InboundSmtp {
     // The stored message is the trace fields followed by the data: build it with one copy.
     const id = newSpoolId();
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    const trace = Buffer.from(this.traceFor(session, id, mailFrom));
-    const message = Buffer.concat([trace, ...chunks], trace.length + size);
+    let data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
     chunks.length = 0;
-    this.check(message.subarray(trace.length), session);
+    this.check(data, session);
 
     const state = this.session(session);
     const recipients: InboundMeta['recipients'] = [];
     for (const rcpt of session.envelope.rcptTo) {
       for (const account of state.recipients.get(rcpt.address) ?? []) recipients.push({ rcpt: rcpt.address, account });
     }
+    const helo = session.hostNameAppearsAs ?? '';
+    let added = '';
+    let origin: InboundMeta['origin'];
+    if (this.deps.filter && state.door) {
+      // Judged before the 250: a refusal here is the sender's problem, never a bounce of ours.
+      const j = await this.deps.filter.judge({ door: state.door, data, helo, mailFrom, recipients, queueId: id });
+      if (j.refuse) {
+        this.deps.logger.info({ id, ip: session.remoteAddress, from: mailFrom, reason: j.refuse.message }, 'message refused');
+        throw reply(j.refuse.code, j.refuse.enhanced, j.refuse.message);
+      }
+      data = j.data;
+      added = j.headers;
+      origin = j.origin;
+      recipients.forEach((r, i) => Object.assign(r, j.recipients[i]));
+    }
+    const trace = Buffer.from(this.traceFor(session, id, mailFrom) + added);
+    const message = Buffer.concat([trace, data], trace.length + data.length);
     const meta: InboundMeta = {
       v: 1,
       receivedAt: Date.now(),
       mailFrom,
       recipients,
-      client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' },
+      client: { ip: session.remoteAddress, helo },
+      origin,
+      fieldsAt: trace.length,
     };
     try {
       await spool.put(meta, message, id);
@@ -192,7 +244,7 @@ export class InboundSmtp {
       if (e instanceof SpoolError && e.code === 'no-space') throw reply(452, '4.3.1', 'Insufficient system storage, try again later');
       throw e;
     }
-    logger.info({ id, from: mailFrom, rcpts: recipients.length, size, ip: session.remoteAddress }, 'message queued');
+    logger.info({ id, from: mailFrom, rcpts: recipients.length, junk: recipients.filter((r) => r.junk).length, size, ip: session.remoteAddress }, 'message queued');
     this.deps.onQueued(id, { meta, body: message });
     return `Ok: queued as ${id}`;
   }

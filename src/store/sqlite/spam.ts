@@ -1,7 +1,7 @@
 // The spam filter's state in SQLite: token databases, trained-message marks, message origins,
 // user reports, reputation overrides and the quarantine. Token lookups are one statement per
 // message (json_each over the token list), training one transaction per message.
-import type { MessageOrigin, QuarantineEntry, ReputationKind, ReputationOverride, SpamReport, SpamVerdict, TokenCounts } from '../types.js';
+import type { MessageOrigin, QuarantineEntry, ReputationKind, OverrideAction, ReputationOverride, SpamReport, SpamVerdict, TokenCounts } from '../types.js';
 import type { StoreDb } from './db.js';
 
 /** Tokens per statement (json_each keeps it one prepared statement whatever the count). */
@@ -104,7 +104,7 @@ export function listSpamReports(ctx: StoreDb, f: { ip?: string; domain?: string;
   return ctx.all<ReportRow>('SELECT * FROM spam_reports WHERE at >= ? ORDER BY at DESC LIMIT ?', since, limit).map(toReport);
 }
 
-export function setReputationOverride(ctx: StoreDb, kind: ReputationKind, value: string, action: 'block' | 'allow' | null, reason: string): void {
+export function setReputationOverride(ctx: StoreDb, kind: ReputationKind, value: string, action: OverrideAction | null, reason: string): void {
   if (action) {
     ctx.run('INSERT OR REPLACE INTO reputation_overrides (kind, value, action, reason, at) VALUES (?, ?, ?, ?, ?)', kind, value, action, reason, Date.now());
   } else {
@@ -113,7 +113,7 @@ export function setReputationOverride(ctx: StoreDb, kind: ReputationKind, value:
 }
 
 export function listReputationOverrides(ctx: StoreDb): ReputationOverride[] {
-  return ctx.all<{ kind: ReputationKind; value: string; action: 'block' | 'allow'; reason: string; at: number }>(
+  return ctx.all<{ kind: ReputationKind; value: string; action: OverrideAction; reason: string; at: number }>(
     'SELECT * FROM reputation_overrides ORDER BY kind, value',
   ).map((r) => ({ kind: r.kind, value: r.value, action: r.action, reason: r.reason, at: new Date(r.at) }));
 }

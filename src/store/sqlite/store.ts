@@ -40,6 +40,7 @@ import type {
   QuarantineEntry,
   ReputationKind,
   ReputationOverride,
+  OverrideAction,
   SpamReport,
   SpamVerdict,
   TokenCounts,
@@ -238,7 +239,7 @@ export class SqliteStore implements Store {
   listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]> {
     return this.sync(() => spam.listSpamReports(this.ctx, filter));
   }
-  setReputationOverride(kind: ReputationKind, value: string, action: 'block' | 'allow' | null, reason = ''): Promise<void> {
+  setReputationOverride(kind: ReputationKind, value: string, action: OverrideAction | null, reason = ''): Promise<void> {
     return this.sync(() => spam.setReputationOverride(this.ctx, kind, value, action, reason));
   }
   listReputationOverrides(): Promise<ReputationOverride[]> { return this.sync(() => spam.listReputationOverrides(this.ctx)); }

@@ -1,0 +1,270 @@
+// Bayes tokens of a message. Body words (lower-cased, punctuation trimmed, long runs summarised)
+// and word pairs; URL hosts and registrable domains; the shape of selected headers (never
+// recipient addresses or the receiving side's relay names, which describe the mailbox, not the
+// mail); HTML structure; MIME skeleton and attachments. Tokens are returned as a sorted set, so
+// the result is deterministic and independent of repetition. Work is bounded per message.
+import type { ParsedMessage } from '../../mime/types.js';
+import { viewMessage, type MessageView } from '../message-view.js';
+import { registrableDomain } from '../urls.js';
+
+export interface TokenizeOptions {
+  /** Adjacent word pairs ("bi:a b") besides single words. */
+  bigrams: boolean;
+  /** Characters of body text looked at. */
+  maxTextChars: number;
+  /** Upper bound on distinct tokens per message. */
+  maxTokens: number;
+}
+
+export const DEFAULT_TOKENIZE: TokenizeOptions = { bigrams: true, maxTextChars: 64 * 1024, maxTokens: 5000 };
+
+const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+const CJK_RUN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+/gu;
+const LEAD = /^[^\p{L}\p{N}$€£]+/u;
+const TRAIL = /[^\p{L}\p{N}$€£%!]+$/u;
+const URL_LIKE = /\b(?:(?:https?|ftp):\/\/|www\d{0,3}\.)\S+/gi;
+const EMAIL = /\b[\w.+-]{1,64}@((?:[\w-]{1,63}\.)+[a-z]{2,24})\b/gi;
+
+class Bag {
+  readonly set = new Set<string>();
+  constructor(private readonly max: number) {}
+  add(t: string): void { if (this.set.size < this.max && t.length <= 80) this.set.add(t); }
+  get full(): boolean { return this.set.size >= this.max; }
+}
+
+/** Shape of an identifier: digit runs → "9", letter runs → "a"/"A", punctuation kept. */
+export function shape(s: string, max = 40): string {
+  return s.slice(0, 120).replace(/[0-9]+/g, '9').replace(/[a-z]+/g, 'a').replace(/[A-Z]+/g, 'A').replace(/(aA|Aa)+/g, 'x').slice(0, max);
+}
+
+function bucket(n: number): string {
+  if (n <= 3) return String(n);
+  if (n <= 5) return '4-5';
+  if (n <= 10) return '6-10';
+  if (n <= 25) return '11-25';
+  if (n <= 100) return '26-100';
+  return '100+';
+}
+
+/** Words of a text into the bag, with `prefix`; returns the kept words in order (for pairs). */
+function isAlnum(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+}
+
+function addWords(bag: Bag, text: string, prefix: string, pairs: boolean): void {
+  let prev = '';
+  let count = 0;
+  const lower = text.toLowerCase();
+  const re = /\S+/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(lower)) !== null) {
+    if (bag.full || ++count > 6000) break;
+    let chunk = m[0];
+    // Fast path: plain ASCII word needs no trimming.
+    if (!isAlnum(chunk.charCodeAt(0)) || !isAlnum(chunk.charCodeAt(chunk.length - 1))) chunk = chunk.replace(LEAD, '').replace(TRAIL, '');
+    if (chunk.length === 0) { prev = ''; continue; }
+    if (chunk.charCodeAt(0) >= 0x2e80 && CJK.test(chunk)) {
+      // No spaces between words: character pairs stand in for words.
+      for (const run of chunk.match(CJK_RUN) ?? []) {
+        for (let i = 0; i + 1 < run.length && i < 60; i++) bag.add(`${prefix}${run.slice(i, i + 2)}`);
+        if (run.length === 1) bag.add(`${prefix}${run}`);
+      }
+      prev = '';
+      continue;
+    }
+    if (chunk.length < 3) { prev = ''; continue; }
+    if (chunk.length > 20) {
+      if (CJK.test(chunk)) { for (const run of chunk.match(CJK_RUN) ?? []) for (let i = 0; i + 1 < run.length && i < 60; i++) bag.add(`${prefix}${run.slice(i, i + 2)}`); }
+      else bag.add(`${prefix}skip:${chunk[0]}:${Math.floor(chunk.length / 10) * 10}`);
+      prev = '';
+      continue;
+    }
+    bag.add(prefix + chunk);
+    // "c-l-i-c-k", "money.now": the pieces too.
+    if (/[-./_@]/.test(chunk)) for (const piece of chunk.split(/[-./_@]+/)) if (piece.length >= 3) bag.add(prefix + piece);
+    if (pairs && prev !== '') bag.add(`${prefix}bi:${prev} ${chunk}`);
+    prev = chunk;
+  }
+}
+
+function addUrlTokens(bag: Bag, v: MessageView): void {
+  bag.add(`url:count:${bucket(v.urls.length)}`);
+  for (const u of v.urls) {
+    if (bag.full) break;
+    if (u.scheme === 'mailto') { bag.add(`mailto:${u.domain}`); continue; }
+    bag.add(`url:host:${u.host}`);
+    bag.add(`url:dom:${u.domain}`);
+    if (u.ip) bag.add('url:ip');
+    else bag.add(`url:tld:${u.host.slice(u.host.lastIndexOf('.') + 1)}`);
+    if (u.port !== '') bag.add('url:port');
+    if (u.userinfo) bag.add('url:userinfo');
+    if (u.escapedHost) bag.add('url:escaped-host');
+    if (u.scheme !== 'http') bag.add(`url:scheme:${u.scheme}`);
+    // Path words: "remove", "unsubscribe", "cgi-bin", "click"… (not ids: numbers and long runs dropped).
+    for (const w of u.path.toLowerCase().split(/[^a-z]+/).slice(0, 12)) if (w.length >= 3 && w.length <= 15) bag.add(`url:${w}`);
+  }
+}
+
+const STD_CASE = new Map<string, string>([
+  ['message-id', 'Message-ID'], ['mime-version', 'MIME-Version'], ['content-type', 'Content-Type'],
+  ['content-transfer-encoding', 'Content-Transfer-Encoding'], ['reply-to', 'Reply-To'], ['from', 'From'],
+  ['to', 'To'], ['cc', 'Cc'], ['subject', 'Subject'], ['date', 'Date'], ['received', 'Received'],
+  ['x-mailer', 'X-Mailer'], ['return-path', 'Return-Path'],
+]);
+/** Headers whose presence says something about the sender's software or list, not the recipient. */
+const PRESENCE = ['in-reply-to', 'references', 'list-id', 'list-unsubscribe', 'list-post', 'precedence',
+  'x-authentication-warning', 'organization', 'x-priority', 'x-msmail-priority', 'importance', 'x-mimeole',
+  'user-agent', 'x-mailer', 'reply-to', 'sender', 'errors-to', 'mime-version', 'message-id', 'date', 'cc',
+  'content-disposition', 'thread-index', 'x-originating-ip', 'disposition-notification-to', 'mail-followup-to'];
+
+/** Normalised software name: versions and build numbers dropped. */
+function software(s: string): string {
+  return s.toLowerCase().replace(/\(.*?\)/g, ' ').replace(/[0-9][0-9a-z._-]*/g, '9').replace(/\s+/g, ' ').trim().split(' ').slice(0, 4).join(' ');
+}
+
+function addHeaderTokens(bag: Bag, v: MessageView, opts: TokenizeOptions): void {
+  const p = v.parsed;
+  const subject = p.subject;
+  addWords(bag, subject, 'subj:', opts.bigrams);
+  if (subject.length === 0) bag.add('subj:empty');
+  else {
+    const letters = subject.replace(/[^\p{L}]/gu, '');
+    if (letters.length >= 6 && letters === letters.toUpperCase()) bag.add('subj:allcaps');
+    if (/!/.test(subject)) bag.add('subj:bang');
+    if (/\$/.test(subject)) bag.add('subj:dollar');
+    if (/\s{3,}\S+$/.test(subject)) bag.add('subj:trailing-id');
+    bag.add(`subj:len:${bucket(Math.round(subject.length / 10))}`);
+  }
+  const rawSubj = v.headers.find((h) => h.name === 'subject')?.rawValue ?? '';
+  const ew = /=\?([^?]+)\?([bq])\?/i.exec(rawSubj);
+  if (ew !== null) bag.add(`subj:encoded:${ew[1].toLowerCase()}:${ew[2].toLowerCase()}`);
+
+  // From: display-name words, address shape and domain.
+  const from = p.from[0];
+  if (from === undefined) bag.add('from:none');
+  else {
+    const [local, domain = ''] = from.address.toLowerCase().split('@');
+    if (from.name === '') bag.add('from:noname');
+    else {
+      addWords(bag, from.name, 'from:name:', false);
+      if (from.name.includes('@')) bag.add('from:name-has-address');
+    }
+    bag.add(`from:local:${shape(local, 20)}`);
+    // The exact sender: newsletters and correspondents recur, which is what lets a mailbox's
+    // own training recognise the ones it wants.
+    bag.add(`from:addr:${from.address.toLowerCase().slice(0, 60)}`);
+    bag.add(`from:dom:${registrableDomain(domain)}`);
+    const reply = v.header('reply-to')[0];
+    if (reply !== undefined) {
+      const rd = /@([^>\s,]+)/.exec(reply)?.[1]?.toLowerCase() ?? '';
+      bag.add(registrableDomain(rd) === registrableDomain(domain) ? 'replyto:same-domain' : 'replyto:other-domain');
+    }
+  }
+  bag.add(`to:count:${bucket(p.to.length)}`);
+  if (p.cc.length > 0) bag.add(`cc:count:${bucket(p.cc.length)}`);
+  if (p.to.length === 0) bag.add('to:none');
+  else if (p.to.every((a) => a.name === '')) bag.add('to:noname');
+
+  for (const name of PRESENCE) if (v.header(name).length > 0) bag.add(`has:${name}`);
+  for (const h of v.headers) {
+    const std = STD_CASE.get(h.name);
+    if (std !== undefined && h.rawName !== std && h.rawName !== std.replace('-ID', '-Id')) bag.add(`hdrcase:${h.rawName}`);
+  }
+  const listId = v.header('list-id')[0];
+  if (listId !== undefined) bag.add(`list-id:${(/<([^>]+)>/.exec(listId)?.[1] ?? listId).toLowerCase().slice(0, 60)}`);
+  for (const name of ['sender', 'return-path']) {
+    const a = /@([^>\s]+)/.exec(v.header(name)[0] ?? '')?.[1];
+    if (a !== undefined) bag.add(`${name}:dom:${registrableDomain(a.toLowerCase())}`);
+  }
+  for (const name of ['x-mailer', 'user-agent', 'x-mimeole']) {
+    const m = v.header(name)[0];
+    if (m !== undefined) bag.add(`${name}:${software(m)}`);
+  }
+  for (const name of ['x-priority', 'x-msmail-priority', 'importance', 'precedence']) {
+    const m = v.header(name)[0];
+    if (m !== undefined) bag.add(`${name}:${m.toLowerCase().slice(0, 12)}`);
+  }
+  const ct = v.header('content-type')[0];
+  if (ct !== undefined) {
+    bag.add(`ct:${ct.toLowerCase().split(';')[0].trim()}`);
+    const b = /boundary="?([^";]+)/i.exec(ct);
+    if (b !== null) bag.add(`ct:boundary:${shape(b[1])}`);
+  }
+  const mid = v.header('message-id')[0];
+  if (mid !== undefined) {
+    const m = /<?([^@>]*)@?([^>]*)>?/.exec(mid)!;
+    bag.add(`msgid:${shape(m[1])}`);
+    if (m[2] === '') bag.add('msgid:nodomain');
+    else if (from !== undefined && registrableDomain(m[2].toLowerCase()) === registrableDomain(from.address.split('@')[1]?.toLowerCase() ?? '')) bag.add('msgid:from-domain');
+  }
+  const date = v.header('date')[0];
+  if (date !== undefined) bag.add(`date:${shape(date.replace(/\([^)]*\)/g, '').trim()).replace(/\d/g, '9')}`);
+  const ahead = v.facts.date_ahead_h;
+  if (ahead > 12) bag.add('date:future');
+  else if (ahead < -96) bag.add('date:old');
+  // The originating hop (bottom Received): how the mail entered the Internet.
+  const rcvd = v.header('received');
+  bag.add(`rcvd:hops:${bucket(rcvd.length)}`);
+  const first = rcvd[rcvd.length - 1];
+  if (first !== undefined) {
+    const f = first.toLowerCase();
+    if (/\bfrom\s+\[?\d{1,3}(\.\d{1,3}){3}\]?\s/.test(f)) bag.add('rcvd0:helo-ip');
+    if (/\bunknown\b/.test(f)) bag.add('rcvd0:unknown');
+    const w = /\bwith\s+([a-z0-9-]+)/.exec(f);
+    if (w !== null) bag.add(`rcvd0:with:${w[1]}`);
+    if (!/\bby\s/.test(f)) bag.add('rcvd0:no-by');
+  }
+  if (rcvd.some((r) => /\bunknown\b.*\[\d/i.test(r))) bag.add('rcvd:no-rdns');
+}
+
+function addStructureTokens(bag: Bag, v: MessageView): void {
+  bag.add(`mime:shape:${v.shape.slice(0, 70)}`);
+  for (const l of v.leaves.slice(0, 30)) {
+    bag.add(`part:${l.ctype}`);
+    if (l.encoding !== null) bag.add(`part:enc:${l.ctype.split('/')[0]}:${l.encoding.slice(0, 20)}`);
+    if (l.charset !== null) bag.add(`charset:${l.charset.slice(0, 24)}`);
+  }
+  for (const a of v.attachments.slice(0, 30)) {
+    const name = a.name.toLowerCase();
+    const dot = name.lastIndexOf('.');
+    if (dot >= 0 && name.length - dot <= 6) bag.add(`att:ext:${name.slice(dot + 1)}`);
+    if (a.type !== '') bag.add(`att:type:${a.type}`);
+    if (a.inArchive) bag.add('att:in-archive');
+  }
+  const f = v.facts;
+  for (const k of ['html_only', 'alt_mismatch', 'html_script', 'html_form', 'html_iframe', 'bad_base64', 'text_base64', 'charset_cjk', 'headers_8bit', 'url_text_mismatch']) {
+    if ((f[k] ?? 0) > 0) bag.add(`fact:${k}`);
+  }
+  if (v.html !== null) {
+    for (const t of v.html.tokens) { if (bag.full) break; bag.add(`html:${t}`); }
+    bag.add(`html:imgs:${bucket(v.html.images)}`);
+    bag.add(`html:links:${bucket(v.html.links.length)}`);
+    if (v.html.hiddenChars > 20) bag.add('html:hidden-text');
+    if (v.html.commentsInWords > 0) bag.add('html:comment-in-word');
+    const ratio = (f.html_text_chars ?? 0) / Math.max(1, v.htmlSource.length);
+    bag.add(`html:text-ratio:${ratio < 0.05 ? 'tiny' : ratio < 0.2 ? 'low' : ratio < 0.5 ? 'mid' : 'high'}`);
+  }
+  bag.add(`body:upper:${Math.round((f.body_upper_pct ?? 0) / 10)}`);
+  bag.add(`body:chars:${bucket(Math.round((f.text_chars ?? 0) / 100))}`);
+}
+
+/** Tokens of a message, deterministic and sorted. */
+export function tokenize(raw: Buffer, parsed: ParsedMessage, opts: TokenizeOptions = DEFAULT_TOKENIZE): string[] {
+  return tokenizeView(viewMessage(raw, parsed), opts);
+}
+
+export function tokenizeView(v: MessageView, opts: TokenizeOptions = DEFAULT_TOKENIZE): string[] {
+  const bag = new Bag(opts.maxTokens);
+  // Headers and structure first so a huge body cannot crowd them out of the token budget.
+  addHeaderTokens(bag, v, opts);
+  addStructureTokens(bag, v);
+  addUrlTokens(bag, v);
+  let text = v.text.length > opts.maxTextChars ? v.text.slice(0, opts.maxTextChars) : v.text;
+  if (text.includes('://') || /www\d{0,3}\./i.test(text)) text = text.replace(URL_LIKE, ' ');
+  if (text.includes('@')) {
+    for (const m of text.matchAll(EMAIL)) bag.add(`email:${registrableDomain(m[1].toLowerCase())}`);
+    text = text.replace(EMAIL, ' ');
+  }
+  addWords(bag, text, '', opts.bigrams);
+  return [...bag.set].sort();
+}

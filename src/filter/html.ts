@@ -1,0 +1,233 @@
+// A fast, tolerant one-pass HTML scanner for the spam filter: visible text, links, images and
+// the structural facts spammers' HTML gives away (hidden text, comments inside words, tiny or
+// invisible fonts, forms and scripts). Not a conforming HTML parser: it never throws and never
+// backtracks, so hostile input costs linear time.
+
+export interface HtmlLink { href: string; text: string }
+
+export interface HtmlInfo {
+  /** Visible text, entities decoded, block elements turned into line breaks. */
+  text: string;
+  /** Tag and attribute tokens ("tag:font", "attr:font.color", "val:font.color=#ff0000"). */
+  tokens: Set<string>;
+  links: HtmlLink[];
+  /** URLs from src/background/action attributes (images, forms, frames). */
+  resources: string[];
+  tags: number;
+  unknownTags: number;
+  images: number;
+  /** Characters of text inside elements styled invisible (display:none, zero or tiny font, white on default background). */
+  hiddenChars: number;
+  comments: number;
+  /** Comments glued between two letters: "vi<!-- x -->agra". */
+  commentsInWords: number;
+  /** Letters written as numeric entities ("&#105;"), an obfuscation of words. */
+  entityLetters: number;
+  script: boolean;
+  form: boolean;
+  iframe: boolean;
+  objectEmbed: boolean;
+  metaRefresh: boolean;
+  /** Largest font size seen (HTML size 1-7 scale, "+n" taken from 3). */
+  maxFontSize: number;
+}
+
+const MAX_INPUT = 512 * 1024;
+const MAX_TOKENS = 400;
+
+const VOID = new Set(['br', 'img', 'hr', 'meta', 'link', 'input', 'area', 'base', 'col', 'param', 'embed', 'wbr', 'source', 'basefont', 'frame', 'isindex', 'spacer']);
+const BLOCK = new Set(['p', 'br', 'div', 'tr', 'td', 'th', 'li', 'ul', 'ol', 'table', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'title', 'blockquote', 'pre', 'hr', 'center', 'dd', 'dt', 'dl', 'form', 'tbody', 'thead', 'body', 'html', 'head', 'address', 'option', 'select', 'caption', 'fieldset', 'legend', 'frameset', 'frame']);
+const KNOWN = new Set([...VOID, ...BLOCK, 'a', 'b', 'i', 'u', 's', 'em', 'strong', 'font', 'span', 'small', 'big', 'sup', 'sub', 'strike', 'tt', 'code', 'abbr', 'acronym', 'cite', 'label', 'button', 'textarea', 'script', 'style', 'noscript', 'iframe', 'object', 'map', 'nobr', 'o:p', 'xml', 'blink', 'marquee', 'ins', 'del', 'q', 'kbd', 'var', 'dfn', 'samp', 'bdo', 'colgroup', 'tfoot', 'optgroup', 'applet', 'noframes', 'layer', 'ilayer', 'nolayer', 'multicol', 'bgsound', 'o', 'st1', 'v']);
+/** Attributes whose values say something general about the message (not per-message ids). */
+const VALUE_ATTRS = new Set(['color', 'bgcolor', 'size', 'face', 'align', 'border', 'width', 'height', 'type', 'method', 'target', 'http-equiv', 'text', 'link', 'cellpadding', 'cellspacing']);
+const NAMED: Record<string, string> = {
+  nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", copy: '©', reg: '®', trade: '™',
+  euro: '€', pound: '£', yen: '¥', cent: '¢', middot: '·', bull: '•', hellip: '…', mdash: '—',
+  ndash: '–', laquo: '«', raquo: '»', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', deg: '°',
+  times: '×', eacute: 'é', egrave: 'è', agrave: 'à', aacute: 'á', ouml: 'ö', uuml: 'ü', auml: 'ä',
+  szlig: 'ß', ntilde: 'ñ', ccedil: 'ç', iexcl: '¡', iquest: '¿', shy: '',
+};
+
+function isLetter(c: string | undefined): boolean {
+  return c !== undefined && /\p{L}/u.test(c);
+}
+
+/** Decode character references; counts letters written as numeric references. */
+export function decodeEntities(s: string, stats?: { entityLetters: number }): string {
+  if (s.indexOf('&') < 0) return s;
+  return s.replace(/&(#[xX][0-9a-fA-F]{1,6}|#\d{1,7}|[a-zA-Z][a-zA-Z0-9]{1,9});?/g, (m, ref: string) => {
+    if (ref[0] === '#') {
+      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+      if (!(code > 0 && code <= 0x10ffff)) return ' ';
+      const ch = String.fromCodePoint(code);
+      if (stats !== undefined && /[A-Za-z]/.test(ch)) stats.entityLetters++;
+      return ch;
+    }
+    const v = NAMED[ref.toLowerCase()];
+    return v === undefined ? m : v;
+  });
+}
+
+interface Attr { name: string; value: string }
+
+/** Parse attributes of a tag body (the text between the tag name and '>'). */
+function parseAttrs(s: string): Attr[] {
+  const out: Attr[] = [];
+  const re = /([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"?|'([^']*)'?|([^\s>]*)))?/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null && out.length < 40) {
+    out.push({ name: m[1].toLowerCase(), value: m[2] ?? m[3] ?? m[4] ?? '' });
+  }
+  return out;
+}
+
+function whiteish(color: string): boolean {
+  const c = color.trim().toLowerCase();
+  if (c === 'white' || c === '#fff') return true;
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/.exec(c);
+  return m !== null && parseInt(m[1], 16) > 0xf0 && parseInt(m[2], 16) > 0xf0 && parseInt(m[3], 16) > 0xf0;
+}
+
+function fontSize(v: string): number {
+  const t = v.trim();
+  const n = parseInt(t, 10);
+  if (Number.isNaN(n)) return 3;
+  return t[0] === '+' || t[0] === '-' ? 3 + n : n;
+}
+
+/** Does this element hide what it contains? */
+function hides(tag: string, attrs: Attr[], inBgColor: boolean): boolean {
+  for (const a of attrs) {
+    if (a.name === 'style') {
+      const st = a.value.toLowerCase().replace(/\s+/g, '');
+      if (st.includes('display:none') || st.includes('visibility:hidden')) return true;
+      if (/font-size:(0|1)(px|pt)?(;|$)/.test(st)) return true;
+      const col = /(?:^|;)color:([^;]+)/.exec(st);
+      if (col !== null && whiteish(col[1]) && !inBgColor) return true;
+    } else if (tag === 'font') {
+      if (a.name === 'color' && whiteish(a.value) && !inBgColor) return true;
+      if (a.name === 'size' && fontSize(a.value) <= 0) return true;
+    }
+  }
+  return false;
+}
+
+interface Frame { tag: string; hidden: boolean; bg: boolean }
+
+export function scanHtml(input: string): HtmlInfo {
+  const html = input.length > MAX_INPUT ? input.slice(0, MAX_INPUT) : input;
+  const info: HtmlInfo = {
+    text: '', tokens: new Set(), links: [], resources: [], tags: 0, unknownTags: 0, images: 0,
+    hiddenChars: 0, comments: 0, commentsInWords: 0, entityLetters: 0, script: false, form: false,
+    iframe: false, objectEmbed: false, metaRefresh: false, maxFontSize: 3,
+  };
+  const out: string[] = [];
+  const stack: Frame[] = [];
+  let openLink: { href: string; start: number } | null = null;
+  let pos = 0;
+  let lower: string | null = null;
+  const n = html.length;
+  const addToken = (t: string) => { if (info.tokens.size < MAX_TOKENS) info.tokens.add(t); };
+  const emitText = (raw: string) => {
+    if (raw.length === 0) return;
+    const t = decodeEntities(raw, info);
+    const top = stack.length > 0 ? stack[stack.length - 1] : null;
+    if (top !== null && top.hidden) info.hiddenChars += t.replace(/\s+/g, '').length;
+    out.push(t);
+  };
+  while (pos < n) {
+    const lt = html.indexOf('<', pos);
+    if (lt < 0) { emitText(html.slice(pos)); break; }
+    if (lt > pos) emitText(html.slice(pos, lt));
+    // Comment
+    if (html.startsWith('<!--', lt)) {
+      let end = html.indexOf('-->', lt + 4);
+      end = end < 0 ? n : end + 3;
+      info.comments++;
+      if (isLetter(html[lt - 1]) && isLetter(html[end])) info.commentsInWords++;
+      pos = end;
+      continue;
+    }
+    const c1 = html[lt + 1];
+    if (c1 === '!' || c1 === '?') {
+      const gt = html.indexOf('>', lt);
+      pos = gt < 0 ? n : gt + 1;
+      continue;
+    }
+    const closing = c1 === '/';
+    const nameStart = closing ? lt + 2 : lt + 1;
+    const nm = /^[a-zA-Z][a-zA-Z0-9:_-]*/.exec(html.slice(nameStart, nameStart + 32));
+    if (nm === null) {
+      // A bare '<' in text.
+      emitText('<');
+      pos = lt + 1;
+      continue;
+    }
+    const tag = nm[0].toLowerCase();
+    // Find the end of the tag, honouring quotes (bounded so a stray quote cannot eat the document).
+    let i = nameStart + nm[0].length;
+    let quote = '';
+    const limit = Math.min(n, i + 4096);
+    for (; i < limit; i++) {
+      const ch = html[i];
+      if (quote !== '') { if (ch === quote) quote = ''; }
+      else if (ch === '"' || ch === "'") { if (/[=\s]/.test(html[i - 1] ?? '') || html[i - 1] === '=') quote = ch; }
+      else if (ch === '>') break;
+    }
+    const tagEnd = Math.min(i, n);
+    pos = tagEnd + 1;
+    info.tags++;
+    if (!KNOWN.has(tag)) info.unknownTags++;
+    if (BLOCK.has(tag)) out.push('\n');
+    if (closing) {
+      if (tag === 'a' && openLink !== null) {
+        info.links.push({ href: openLink.href, text: out.slice(openLink.start).join('').trim().slice(0, 300) });
+        openLink = null;
+      }
+      for (let k = stack.length - 1; k >= 0 && k >= stack.length - 8; k--) {
+        if (stack[k].tag === tag) { stack.length = k; break; }
+      }
+      continue;
+    }
+    addToken(`tag:${tag}`);
+    const attrs = parseAttrs(html.slice(nameStart + nm[0].length, tagEnd));
+    const parent = stack.length > 0 ? stack[stack.length - 1] : null;
+    let bg = parent !== null && parent.bg;
+    for (const a of attrs) {
+      if (a.name.length > 20) continue;
+      addToken(`attr:${tag}.${a.name}`);
+      if (VALUE_ATTRS.has(a.name) && a.value.length > 0 && a.value.length <= 24) addToken(`val:${tag}.${a.name}=${a.value.toLowerCase().trim()}`);
+      if (a.name === 'style') for (const prop of a.value.toLowerCase().split(';')) {
+        const k = prop.split(':')[0].trim();
+        if (k.length > 0 && k.length <= 24) addToken(`style:${k}`);
+      }
+      if (a.name === 'bgcolor' || (a.name === 'style' && /background/i.test(a.value))) bg = true;
+      if (tag === 'font' && a.name === 'size') info.maxFontSize = Math.max(info.maxFontSize, fontSize(a.value));
+      if (a.name === 'href' && tag === 'a') {
+        if (openLink !== null) info.links.push({ href: openLink.href, text: out.slice(openLink.start).join('').trim().slice(0, 300) });
+        openLink = { href: decodeEntities(a.value.trim()), start: out.length };
+      } else if (a.name === 'src' || a.name === 'background' || a.name === 'action' || (a.name === 'href' && tag !== 'a')) {
+        if (a.value.trim().length > 0 && info.resources.length < 200) info.resources.push(decodeEntities(a.value.trim()));
+      }
+      if (tag === 'meta' && a.name === 'http-equiv' && a.value.toLowerCase() === 'refresh') info.metaRefresh = true;
+    }
+    if (tag === 'img') info.images++;
+    else if (tag === 'form' || tag === 'input') info.form = true;
+    else if (tag === 'iframe' || tag === 'frame') info.iframe = true;
+    else if (tag === 'object' || tag === 'embed' || tag === 'applet') info.objectEmbed = true;
+    if (tag === 'script' || tag === 'style' || tag === 'xml') {
+      if (tag === 'script') info.script = true;
+      if (lower === null) lower = html.toLowerCase();
+      const close = lower.indexOf(`</${tag}`, pos);
+      pos = close < 0 ? n : close;
+      continue;
+    }
+    if (!VOID.has(tag) && html[tagEnd - 1] !== '/') {
+      const hidden = (parent !== null && parent.hidden) || hides(tag, attrs, bg);
+      if (stack.length < 256) stack.push({ tag, hidden, bg });
+    }
+  }
+  if (openLink !== null) info.links.push({ href: openLink.href, text: out.slice(openLink.start).join('').trim().slice(0, 300) });
+  info.text = out.join('').replace(/[ \t\u00a0]+/g, ' ').replace(/\s*\n\s*/g, '\n');
+  return info;
+}

@@ -1,0 +1,206 @@
+// The spam filter as the MX sees it: one object with a hook per SMTP step. At connect and in the
+// envelope, the door (lists, reputation, DNS blocklists, HELO, greylisting) may refuse; at DATA,
+// before the 250, every signal (door, SPF/DKIM/DMARC/ARC, rules, Bayes per recipient,
+// reputation) is combined into a score per recipient, and the message is refused (and kept in
+// quarantine), delivered to Junk, or delivered to the Inbox.
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import type { Resolver } from '../dns/resolver.js';
+import type { MessageOrigin, Store } from '../store/types.js';
+import { parseMessage } from '../mime/index.js';
+import { Door, type DoorResult, type Refusal, type Signal } from './door/index.js';
+import { Reputation } from './reputation/reputation.js';
+import { authenticateMessage, removeForgedResults } from './auth/index.js';
+import { ContentFilter, decide, type Verdict } from './verdict.js';
+
+export type { Refusal, Signal };
+
+/** What the door learnt about one SMTP session. */
+export interface DoorState {
+  ip: string;
+  connect: DoorResult;
+  /** Signals gathered so far (connect, HELO) for every message of the session. */
+  signals: Signal[];
+  allowListed: boolean;
+  heloChecked: string | null;
+}
+
+export interface JudgeInput {
+  door: DoorState;
+  /** The message data as received (no trace fields yet). */
+  data: Buffer;
+  helo: string;
+  mailFrom: string;
+  recipients: { rcpt: string; account: string }[];
+  queueId: string;
+}
+
+export interface Judgement {
+  refuse: Refusal | null;
+  /** The data with forged Authentication-Results fields removed. */
+  data: Buffer;
+  /** Header fields to add for every recipient (Authentication-Results), CRLF-terminated. */
+  headers: string;
+  origin: MessageOrigin;
+  /** Per recipient, in input order. */
+  recipients: { junk: boolean; headers: string }[];
+}
+
+/** Per-recipient Bayes lookups are bounded; the rest share the global judgement. */
+const MAX_PERSONAL_RECIPIENTS = 20;
+
+export class InboundFilter {
+  readonly door: Door;
+  readonly reputation: Reputation;
+
+  constructor(
+    private readonly config: Config,
+    private readonly store: Store,
+    private readonly resolver: Resolver,
+    readonly content: ContentFilter,
+    private readonly logger: Logger,
+  ) {
+    this.reputation = new Reputation(store, config.spam.reputation);
+    this.door = new Door(config.spam, resolver, {
+      ourHostnames: [config.hostname],
+      isBlocked: (ip) => this.reputation.blockedIp(ip),
+    });
+  }
+
+  get enabled(): boolean {
+    return this.config.spam.enabled;
+  }
+
+  async connect(ip: string, clientHostname: string): Promise<DoorState & { refuse: Refusal | null }> {
+    const r = await this.door.connect(ip, clientHostname);
+    return { ip, connect: r, signals: [...r.signals], allowListed: r.allowListed, heloChecked: null, refuse: r.refuse };
+  }
+
+  async mailFrom(state: DoorState, helo: string, from: string): Promise<Refusal | null> {
+    if (state.heloChecked !== helo) {
+      // The HELO name is judged once per name (a client may send EHLO again after STARTTLS).
+      state.signals = state.signals.filter((s) => !s.name.startsWith('helo_'));
+      const h = this.door.helo(state.ip, helo, state.connect);
+      if (h.refuse) return h.refuse;
+      state.signals.push(...h.signals);
+      state.heloChecked = helo;
+    }
+    const m = this.door.mailFrom(state.ip, from, state.connect);
+    if (m.refuse) return m.refuse;
+    if (!state.allowListed) {
+      const blocked = await this.reputation.blockedDomain([domainOf(from)]);
+      if (blocked) return { code: 554, enhanced: '5.7.1', message: `Sender domain ${blocked.domain} blocked: ${blocked.reason}` };
+    }
+    return null;
+  }
+
+  async rcpt(state: DoorState, from: string, rcpt: string, helo = ''): Promise<Refusal | null> {
+    const r = await this.door.rcpt(state.ip, helo, from, rcpt, state.connect);
+    return r.refuse;
+  }
+
+  async judge(input: JudgeInput): Promise<Judgement> {
+    const { config } = this;
+    const { door } = input;
+    const cfg = config.spam;
+    const started = performance.now();
+    const data = removeForgedResults(input.data, config.hostname);
+    const parsed = parseMessage(data);
+    const auth = await authenticateMessage({
+      raw: data, ip: door.ip, helo: input.helo, mailFrom: input.mailFrom, hostname: config.hostname, resolver: this.resolver,
+    });
+    const fromDomain = (parsed.from[0]?.address ?? '').split('@')[1]?.toLowerCase() ?? '';
+    const dkimDomains = auth.dkim.filter((d) => d.result === 'pass').map((d) => d.domain);
+    const origin: MessageOrigin = { ip: door.ip, helo: input.helo, mailFrom: input.mailFrom, fromDomain, dkimDomains };
+    const headers = auth.header;
+    const base = (j: Partial<Judgement>): Judgement => ({ refuse: null, data, headers, origin, recipients: input.recipients.map(() => ({ junk: false, headers: '' })), ...j });
+
+    if (door.allowListed) return base({});
+    if (auth.dmarcReject && cfg.honorDmarcReject) {
+      return base({ refuse: { code: 550, enhanced: '5.7.1', message: `Message rejected by the DMARC policy of ${auth.dmarc.domain}` } });
+    }
+    const blocked = await this.reputation.blockedDomain([fromDomain, ...dkimDomains]);
+    if (blocked) return base({ refuse: { code: 554, enhanced: '5.7.1', message: `Sender domain ${blocked.domain} blocked: ${blocked.reason}` } });
+
+    const shared: Signal[] = [
+      ...door.signals,
+      ...auth.signals,
+      ...(await this.reputation.signals(door.ip, [domainOf(input.mailFrom), fromDomain, ...dkimDomains])),
+    ];
+    const content = await this.content.analyse(data, parsed);
+    const verdicts: Verdict[] = [];
+    const byAccount = new Map<string, Verdict>();
+    for (const r of input.recipients) {
+      let v = byAccount.get(r.account);
+      if (!v) {
+        const account = byAccount.size < MAX_PERSONAL_RECIPIENTS ? await this.store.getAccount(r.account) : null;
+        const signals = [...shared, ...content.rules, ...(await this.content.bayes(content.tokens, account?.id ?? null))];
+        v = decide(signals, cfg.thresholds, content.refuse);
+        byAccount.set(r.account, v);
+      }
+      verdicts.push(v);
+    }
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    this.logger.info({ id: input.queueId, ip: door.ip, ms, scores: verdicts.map((v) => v.score), spf: auth.spf.result, dkim: dkimDomains, dmarc: auth.dmarc.result }, 'message judged');
+
+    if (verdicts.length > 0 && verdicts.every((v) => v.verdict === 'reject')) {
+      await this.quarantine(input, data, headers, parsed.subject ?? '', parsed.from[0]?.address ?? '', origin, verdicts);
+      const top = verdicts[0]!;
+      return base({ refuse: { code: 550, enhanced: '5.7.1', message: `Message refused as spam (score ${top.score.toFixed(1)})` } });
+    }
+    return base({
+      recipients: verdicts.map((v) => ({
+        junk: v.verdict !== 'ham',
+        headers: spamHeaders(v, cfg.thresholds.junk),
+      })),
+    });
+  }
+
+  /** Refused messages are kept (per recipient) so a false positive can be released. */
+  private async quarantine(input: JudgeInput, data: Buffer, headers: string, subject: string, from: string, origin: MessageOrigin, verdicts: Verdict[]): Promise<void> {
+    const now = Date.now();
+    const expires = now + this.config.spam.quarantineDays * 86_400_000;
+    for (let i = 0; i < input.recipients.length; i++) {
+      const r = input.recipients[i]!;
+      const account = await this.store.getAccount(r.account);
+      if (!account) continue;
+      const v = verdicts[i]!;
+      const raw = Buffer.concat([Buffer.from(headers + spamHeaders(v, this.config.spam.thresholds.junk)), data]);
+      const id = await this.store.quarantine({
+        accountId: account.id, at: new Date(now), expiresAt: new Date(expires), mailFrom: input.mailFrom, rcpt: r.rcpt,
+        subject: subject.slice(0, 500), from: from.slice(0, 300), score: v.score, reasons: describe(v.signals).slice(0, 2000), origin,
+      }, raw);
+      this.logger.info({ id: input.queueId, quarantine: id, account: r.account, score: v.score }, 'message quarantined');
+    }
+  }
+}
+
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at > 0 ? address.slice(at + 1).toLowerCase() : '';
+}
+
+function describe(signals: Signal[]): string {
+  return signals.filter((s) => s.score !== 0).map((s) => `${s.name}=${Math.round(s.score * 100) / 100}`).join(' ');
+}
+
+/** X-Spam-Status / X-Spam-Score in the form mail programs' filters already know. */
+export function spamHeaders(v: Verdict, required: number): string {
+  const tests = v.signals.filter((s) => s.score !== 0).map((s) => s.name.replace(/[^A-Za-z0-9_.:-]/g, '_')).join(',') || 'none';
+  const status = `${v.verdict === 'ham' ? 'No' : 'Yes'}, score=${v.score.toFixed(1)} required=${required.toFixed(1)} tests=${tests}`;
+  return `X-Spam-Status: ${fold(status)}\r\nX-Spam-Score: ${v.score.toFixed(1)}\r\n`;
+}
+
+/** Folds a long header value at commas (RFC 5322 line length). */
+function fold(value: string): string {
+  const out: string[] = [];
+  let line = '';
+  for (const part of value.split(/(?<=,)/)) {
+    if (line.length + part.length > 900 && line) {
+      out.push(line);
+      line = '\t' + part;
+    } else line += part;
+  }
+  out.push(line);
+  return out.join('\r\n');
+}

@@ -1,0 +1,350 @@
+// One analysis of a message shared by the rules engine and the Bayes tokenizer: decoded top
+// headers, decoded text and HTML parts, URLs, attachments and numeric structure facts. Built
+// once per message (bounded work), then read by everything that scores content.
+import type { MimePart, ParsedMessage } from '../mime/types.js';
+import { splitHeader, fieldValue, decodeHeaderValue, decodedParam, partText, decodeBody, parseDate } from '../mime/index.js';
+import { scanHtml, type HtmlInfo } from './html.js';
+import { urlsInText, urlParts, registrableDomain, type UrlParts } from './urls.js';
+import { zipMemberNames } from './archive.js';
+
+export interface HeaderEntry {
+  /** Lower-case name. */
+  name: string;
+  rawName: string;
+  /** Unfolded, RFC 2047-decoded, trimmed. */
+  value: string;
+  /** Unfolded, not decoded. */
+  rawValue: string;
+}
+
+export interface LeafPart {
+  part: MimePart;
+  /** "type/subtype", lower case. */
+  ctype: string;
+  filename: string | null;
+  attachment: boolean;
+  encoding: string | null;
+  charset: string | null;
+  /** Encoded body size in bytes. */
+  size: number;
+  depth: number;
+}
+
+export interface AttachmentInfo { name: string; type: string; inArchive: boolean }
+
+export interface UrlInfo extends UrlParts { url: string; domain: string }
+
+export interface MessageView {
+  raw: Buffer;
+  parsed: ParsedMessage;
+  headers: HeaderEntry[];
+  /** Values of every field with that (case-insensitive) name, decoded. */
+  header(name: string): string[];
+  /** Decoded text/plain parts (inline), joined. */
+  plain: string;
+  /** HTML source of the text/html parts (inline), joined. */
+  htmlSource: string;
+  html: HtmlInfo | null;
+  /** What a reader sees: plain parts and rendered HTML parts. */
+  text: string;
+  urls: UrlInfo[];
+  attachments: AttachmentInfo[];
+  leaves: LeafPart[];
+  /** Skeleton of the MIME tree, e.g. "multipart/alternative(text/plain,text/html)". */
+  shape: string;
+  facts: Record<string, number>;
+}
+
+const MAX_PART_INPUT = 256 * 1024;
+const MAX_TEXT = 200 * 1024;
+const MAX_LEAVES = 200;
+const CJK_CHARSETS = /^(big5|gb2312|gbk|gb18030|hz-gb-2312|euc-kr|ks_c_5601-1987|iso-2022-kr|euc-jp|iso-2022-jp|shift_jis|sjis|x-sjis|euc-tw)$/;
+const KNOWN_CTE = new Set(['7bit', '8bit', 'binary', 'base64', 'quoted-printable']);
+
+const cache = new WeakMap<ParsedMessage, MessageView>();
+
+function collectLeaves(p: MimePart, depth: number, out: LeafPart[], alternatives: MimePart[], multiparts: MimePart[]): void {
+  if (out.length >= MAX_LEAVES) return;
+  if (p.parts !== undefined) {
+    multiparts.push(p);
+    if (p.subtype === 'alternative') alternatives.push(p);
+    for (const c of p.parts) collectLeaves(c, depth + 1, out, alternatives, multiparts);
+    return;
+  }
+  const filename = (p.disposition !== null ? decodedParam(p.disposition.params, 'filename') : null) ?? decodedParam(p.params, 'name');
+  const attachment = (p.disposition !== null && p.disposition.type === 'attachment') || (filename !== null && p.type !== 'text');
+  if (p.message !== undefined && !attachment) {
+    collectLeaves(p.message.part, depth + 1, out, alternatives, multiparts);
+    return;
+  }
+  out.push({
+    part: p, ctype: `${p.type}/${p.subtype}`, filename, attachment, encoding: p.encoding,
+    charset: decodedParam(p.params, 'charset')?.toLowerCase().trim() ?? null,
+    size: p.bodyEnd - p.bodyStart, depth,
+  });
+}
+
+function badBase64(raw: Buffer, p: MimePart): boolean {
+  const end = Math.min(p.bodyEnd, p.bodyStart + 64 * 1024);
+  let lineLen = 0;
+  let longLines = 0;
+  for (let i = p.bodyStart; i < end; i++) {
+    const c = raw[i];
+    if (c === 10) { lineLen = 0; continue; }
+    if (c === 13 || c === 32 || c === 9) continue;
+    const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61;
+    if (!ok) return true;
+    if (++lineLen === 200) longLines++;
+  }
+  return longLines > 0;
+}
+
+function words(s: string): Set<string> {
+  const out = new Set<string>();
+  for (const w of s.toLowerCase().match(/\p{L}{3,}/gu) ?? []) { out.add(w); if (out.size > 2000) break; }
+  return out;
+}
+
+function overlap(a: Set<string>, b: Set<string>): number {
+  let common = 0;
+  for (const w of a) if (b.has(w)) common++;
+  return common / Math.max(1, Math.min(a.size, b.size));
+}
+
+function shapeOf(p: MimePart, depth: number, budget: { n: number }): string {
+  if (budget.n-- <= 0) return '…';
+  const t = `${p.type}/${p.subtype}`;
+  if (p.parts !== undefined && depth < 4) return `${t}(${p.parts.slice(0, 6).map((c) => shapeOf(c, depth + 1, budget)).join(',')}${p.parts.length > 6 ? ',…' : ''})`;
+  return t;
+}
+
+function rawHas8bit(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return true;
+  return false;
+}
+
+export function viewMessage(raw: Buffer, parsed: ParsedMessage): MessageView {
+  const hit = cache.get(parsed);
+  if (hit !== undefined && hit.raw === raw) return hit;
+  const view = buildView(raw, parsed);
+  cache.set(parsed, view);
+  return view;
+}
+
+function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
+  const facts: Record<string, number> = {};
+  // Top-level header fields (the parser keeps only offsets; re-splitting costs one pass).
+  const block = splitHeader(raw, parsed.tree.headerStart, parsed.tree.bodyStart, null, true);
+  const headers: HeaderEntry[] = [];
+  const byName = new Map<string, string[]>();
+  let headers8bit = 0;
+  for (const f of block.fields.slice(0, 500)) {
+    const rawValue = fieldValue(raw, f).trim();
+    const value = rawValue.includes('=?') ? decodeHeaderValue(rawValue).trim() : rawValue;
+    if (rawHas8bit(raw.toString('latin1', f.valueStart, Math.min(f.valueEnd, f.valueStart + 4096)))) headers8bit++;
+    headers.push({ name: f.name, rawName: f.rawName, value, rawValue });
+    const list = byName.get(f.name);
+    if (list === undefined) byName.set(f.name, [value]); else list.push(value);
+  }
+  const header = (name: string) => byName.get(name.toLowerCase()) ?? [];
+
+  const leaves: LeafPart[] = [];
+  const alternatives: MimePart[] = [];
+  const multiparts: MimePart[] = [];
+  collectLeaves(parsed.tree, 0, leaves, alternatives, multiparts);
+
+  const plainParts: string[] = [];
+  const htmlParts: string[] = [];
+  const attachments: AttachmentInfo[] = [];
+  const plainText = new Map<MimePart, string>();
+  const htmlPartIndex = new Map<MimePart, number>();
+  let plainLen = 0, htmlLen = 0, textBase64 = 0, badB64 = 0, badCte = 0, cjk = 0, no8bitCharset = 0;
+  for (const l of leaves) {
+    if (l.encoding !== null && !KNOWN_CTE.has(l.encoding)) badCte++;
+    if (l.encoding === 'base64' && badBase64(raw, l.part)) badB64++;
+    if (l.charset !== null && CJK_CHARSETS.test(l.charset)) cjk++;
+    const isText = l.part.type === 'text' && !l.attachment;
+    if (isText && l.part.subtype === 'html') {
+      if (htmlLen < MAX_TEXT) { const t = safeText(raw, l.part); htmlPartIndex.set(l.part, htmlParts.length); htmlParts.push(t); htmlLen += t.length; }
+      if (l.encoding === 'base64') textBase64++;
+    } else if (isText && (l.part.subtype === 'plain' || l.part.subtype === 'enriched' || l.part.subtype === 'richtext')) {
+      if (plainLen < MAX_TEXT) {
+        const t = safeText(raw, l.part);
+        plainText.set(l.part, t);
+        plainParts.push(t);
+        plainLen += t.length;
+        if (l.charset === null && rawHas8bit(t)) no8bitCharset++;
+      }
+      if (l.encoding === 'base64') textBase64++;
+    } else if (l.attachment || l.part.type !== 'text') {
+      const type = l.ctype;
+      attachments.push({ name: l.filename ?? '', type, inArchive: false });
+      const name = (l.filename ?? '').toLowerCase();
+      if ((type === 'application/zip' || type === 'application/x-zip-compressed' || name.endsWith('.zip')) && attachments.length < 50) {
+        try {
+          for (const m of zipMemberNames(decodeBody(raw, l.part, 8 * 1024 * 1024))) attachments.push({ name: m, type: '', inArchive: true });
+        } catch { /* unreadable archive: judged by its own name only */ }
+      }
+    }
+  }
+  const plain = plainParts.join('\n');
+  const htmlSource = htmlParts.join('\n');
+  const htmlInfos = htmlParts.map((h) => scanHtml(h));
+  const html = htmlInfos.length === 0 ? null : htmlInfos.length === 1 ? htmlInfos[0] : mergeHtml(htmlInfos);
+  let text = plain;
+  if (html !== null) text = text.length > 0 ? `${text}\n${html.text}` : html.text;
+  if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT);
+
+  // URLs: anchors, resources, and anything URL-like in the visible text.
+  const rawUrls: string[] = [];
+  if (html !== null) { for (const l of html.links) rawUrls.push(l.href); rawUrls.push(...html.resources); }
+  urlsInText(text, rawUrls);
+  const urls: UrlInfo[] = [];
+  const seen = new Set<string>();
+  for (const u of rawUrls) {
+    if (seen.has(u)) continue;
+    seen.add(u);
+    const p = urlParts(u);
+    if (p === null || p.host === '') continue;
+    urls.push({ ...p, url: u, domain: registrableDomain(p.host) });
+    if (urls.length >= 200) break;
+  }
+
+  // Structure facts for mime rules.
+  const inlineHtml = htmlParts.length > 0;
+  facts.parts = leaves.length;
+  facts.multipart = parsed.tree.parts !== undefined ? 1 : 0;
+  facts.has_html = inlineHtml ? 1 : 0;
+  facts.html_only = inlineHtml && plainParts.length === 0 ? 1 : 0;
+  facts.no_text = plainParts.length === 0 && !inlineHtml ? 1 : 0;
+  facts.plain_chars = nonSpace(plain);
+  facts.plain_is_html = /^\s*<(?:html|body|head|!doctype)\b/i.test(plain) ? 1 : 0;
+  facts.text_chars = nonSpace(text);
+  facts.text_base64 = textBase64;
+  facts.bad_base64 = badB64;
+  facts.bad_cte = badCte;
+  facts.charset_cjk = cjk;
+  facts.charset_missing_8bit = no8bitCharset;
+  facts.headers_8bit = headers8bit;
+  facts.attachments = attachments.filter((a) => !a.inArchive).length;
+  facts.image_attachments = attachments.filter((a) => a.type.startsWith('image/')).length;
+  facts.multipart_empty = multiparts.some((m) => (m.parts?.length ?? 0) === 0) ? 1 : 0;
+  facts.mime_version = header('mime-version').length > 0 ? 1 : 0;
+  let altMismatch = 0;
+  for (const a of alternatives) {
+    const pl = a.parts!.find((c) => c.type === 'text' && c.subtype === 'plain');
+    const ht = a.parts!.find((c) => c.type === 'text' && c.subtype === 'html');
+    if (pl === undefined || ht === undefined) continue;
+    const pt = plainText.get(pl);
+    const hi = htmlPartIndex.get(ht);
+    if (pt === undefined || hi === undefined) continue;
+    const pw = words(pt);
+    const hw = words(htmlInfos[hi].text);
+    if (pw.size >= 20 && hw.size >= 20 && overlap(pw, hw) < 0.3) altMismatch = 1;
+  }
+  facts.alt_mismatch = altMismatch;
+  if (html !== null) {
+    facts.html_text_chars = nonSpace(html.text);
+    facts.html_images = html.images;
+    facts.html_links = html.links.length;
+    facts.html_hidden_chars = html.hiddenChars;
+    facts.html_comments = html.comments;
+    facts.html_comments_in_words = html.commentsInWords;
+    facts.html_entity_letters = html.entityLetters;
+    facts.html_script = html.script ? 1 : 0;
+    facts.html_form = html.form ? 1 : 0;
+    facts.html_iframe = html.iframe ? 1 : 0;
+    facts.html_object = html.objectEmbed ? 1 : 0;
+    facts.html_meta_refresh = html.metaRefresh ? 1 : 0;
+    facts.html_unknown_tags = html.unknownTags;
+    facts.html_tags = html.tags;
+    facts.html_max_font = html.maxFontSize;
+    let mismatch = 0;
+    for (const l of html.links) {
+      const shown = /\b(?:https?:\/\/)?((?:[a-z0-9-]+\.)+[a-z]{2,})\b/i.exec(l.text);
+      const target = urlParts(l.href);
+      if (shown === null || target === null || target.host === '' || target.scheme === 'mailto') continue;
+      if (!/^(https?:\/\/|www\.)/i.test(l.text.trim())) continue;
+      if (registrableDomain(shown[1].toLowerCase()) !== registrableDomain(target.host)) mismatch++;
+    }
+    facts.url_text_mismatch = mismatch;
+  }
+  facts.url_count = urls.length;
+  facts.url_hosts = new Set(urls.map((u) => u.host)).size;
+  facts.url_ip = urls.filter((u) => u.ip).length;
+  facts.url_userinfo = urls.filter((u) => u.userinfo && u.scheme !== 'mailto').length;
+  facts.url_escaped_host = urls.filter((u) => u.escapedHost).length;
+  facts.url_port = urls.filter((u) => u.port !== '' && u.port !== '80' && u.port !== '443').length;
+  let letters = 0, upper = 0;
+  for (let i = 0, n = Math.min(text.length, 50000); i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) { letters++; upper++; }
+    else if (c >= 97 && c <= 122) letters++;
+    else if (c >= 0xc0) {
+      const ch = text[i];
+      const lo = ch.toLowerCase();
+      if (lo !== ch.toUpperCase()) { letters++; if (ch !== lo) upper++; }
+    }
+  }
+  facts.body_letters = letters;
+  facts.body_upper_pct = letters === 0 ? 0 : Math.round((100 * upper) / letters);
+  facts.to_count = parsed.to.length;
+  facts.raw_max_line = maxLineLength(raw);
+  facts.cc_count = parsed.cc.length;
+  facts.received = header('received').length;
+  const fromAddr = parsed.from[0]?.address.toLowerCase() ?? '';
+  facts.from_eq_to = fromAddr !== '' && parsed.to.length === 1 && parsed.to[0].address.toLowerCase() === fromAddr ? 1 : 0;
+  const replyTo = header('reply-to')[0];
+  const replyDomain = replyTo === undefined ? '' : (/@([^>\s,;]+)/.exec(replyTo)?.[1]?.toLowerCase() ?? '');
+  facts.reply_to_diff_domain = replyDomain !== '' && fromAddr !== '' && registrableDomain(replyDomain) !== registrableDomain(fromAddr.split('@')[1] ?? '') ? 1 : 0;
+  facts.date_missing = header('date').length === 0 ? 1 : 0;
+  facts.msgid_missing = header('message-id').length === 0 ? 1 : 0;
+  // Date: against the newest Received stamp (the receiving server's clock), in hours.
+  const rcvd = header('received');
+  const stamp = rcvd.length > 0 ? parseDate(rcvd[0].slice(rcvd[0].lastIndexOf(';') + 1).trim()) : null;
+  facts.date_ahead_h = parsed.date !== null && stamp !== null ? Math.round((parsed.date.getTime() - stamp.getTime()) / 3600000) : 0;
+
+  return {
+    raw, parsed, headers, header, plain, htmlSource, html, text, urls, attachments, leaves,
+    shape: shapeOf(parsed.tree, 0, { n: 16 }), facts,
+  };
+}
+
+function maxLineLength(raw: Buffer): number {
+  let max = 0;
+  let start = 0;
+  const end = Math.min(raw.length, 1024 * 1024);
+  while (start < end) {
+    let nl = raw.indexOf(10, start);
+    if (nl < 0 || nl > end) nl = end;
+    if (nl - start > max) max = nl - start;
+    start = nl + 1;
+  }
+  return max;
+}
+
+/** One HtmlInfo for several HTML parts. */
+function mergeHtml(infos: HtmlInfo[]): HtmlInfo {
+  const m: HtmlInfo = { ...infos[0], tokens: new Set(infos[0].tokens), links: [...infos[0].links], resources: [...infos[0].resources] };
+  for (const h of infos.slice(1)) {
+    m.text += `\n${h.text}`;
+    for (const t of h.tokens) m.tokens.add(t);
+    m.links.push(...h.links);
+    m.resources.push(...h.resources);
+    m.tags += h.tags; m.unknownTags += h.unknownTags; m.images += h.images; m.hiddenChars += h.hiddenChars;
+    m.comments += h.comments; m.commentsInWords += h.commentsInWords; m.entityLetters += h.entityLetters;
+    m.script ||= h.script; m.form ||= h.form; m.iframe ||= h.iframe; m.objectEmbed ||= h.objectEmbed; m.metaRefresh ||= h.metaRefresh;
+    m.maxFontSize = Math.max(m.maxFontSize, h.maxFontSize);
+  }
+  return m;
+}
+
+function nonSpace(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) { const c = s.charCodeAt(i); if (c > 32 && c !== 0xa0) n++; }
+  return n;
+}
+
+function safeText(raw: Buffer, p: MimePart): string {
+  try { return partText(raw, p, MAX_PART_INPUT); } catch { return ''; }
+}
