@@ -10,7 +10,7 @@ import type { MessageOrigin, Store } from '../store/types.js';
 import { parseMessage } from '../mime/index.js';
 import { Door, type DoorResult, type Refusal, type Signal } from './door/index.js';
 import { Reputation } from './reputation/reputation.js';
-import { authenticateMessage, removeForgedResults } from './auth/index.js';
+import { authenticateMessage, removeForgedResults, removeSpamVerdictFields } from './auth/index.js';
 import { ContentFilter, decide, type Verdict } from './verdict.js';
 
 export type { Refusal, Signal };
@@ -88,7 +88,7 @@ export class InboundFilter {
     const m = this.door.mailFrom(state.ip, from, state.connect);
     if (m.refuse) return m.refuse;
     if (!state.allowListed) {
-      const blocked = await this.reputation.blockedDomain([domainOf(from)]);
+      const blocked = await this.failOpen('reputation', this.reputation.blockedDomain([domainOf(from)]), null);
       if (blocked) return { code: 554, enhanced: '5.7.1', message: `Sender domain ${blocked.domain} blocked: ${blocked.reason}` };
     }
     return null;
@@ -104,7 +104,7 @@ export class InboundFilter {
     const { door } = input;
     const cfg = config.spam;
     const started = performance.now();
-    const data = removeForgedResults(input.data, config.hostname);
+    const data = removeSpamVerdictFields(removeForgedResults(input.data, config.hostname));
     const parsed = parseMessage(data);
     const auth = await authenticateMessage({
       raw: data, ip: door.ip, helo: input.helo, mailFrom: input.mailFrom, hostname: config.hostname, resolver: this.resolver,
@@ -119,13 +119,13 @@ export class InboundFilter {
     if (auth.dmarcReject && cfg.honorDmarcReject) {
       return base({ refuse: { code: 550, enhanced: '5.7.1', message: `Message rejected by the DMARC policy of ${auth.dmarc.domain}` } });
     }
-    const blocked = await this.reputation.blockedDomain([fromDomain, ...dkimDomains]);
+    const blocked = await this.failOpen('reputation', this.reputation.blockedDomain([fromDomain, ...dkimDomains]), null);
     if (blocked) return base({ refuse: { code: 554, enhanced: '5.7.1', message: `Sender domain ${blocked.domain} blocked: ${blocked.reason}` } });
 
     const shared: Signal[] = [
       ...door.signals,
       ...auth.signals,
-      ...(await this.reputation.signals(door.ip, [domainOf(input.mailFrom), fromDomain, ...dkimDomains])),
+      ...(await this.failOpen('reputation', this.reputation.signals(door.ip, [domainOf(input.mailFrom), fromDomain, ...dkimDomains]), [])),
     ];
     const content = await this.content.analyse(data, parsed);
     const verdicts: Verdict[] = [];
@@ -133,8 +133,9 @@ export class InboundFilter {
     for (const r of input.recipients) {
       let v = byAccount.get(r.account);
       if (!v) {
-        const account = byAccount.size < MAX_PERSONAL_RECIPIENTS ? await this.store.getAccount(r.account) : null;
-        const signals = [...shared, ...content.rules, ...(await this.content.bayes(content.tokens, account?.id ?? null))];
+        const account = byAccount.size < MAX_PERSONAL_RECIPIENTS ? await this.failOpen('account', this.store.getAccount(r.account), null) : null;
+        const bayes = await this.failOpen('bayes', this.content.bayes(content.tokens, account?.id ?? null), []);
+        const signals = [...shared, ...content.rules, ...bayes];
         v = decide(signals, cfg.thresholds, content.refuse);
         byAccount.set(r.account, v);
       }
@@ -144,15 +145,28 @@ export class InboundFilter {
     this.logger.info({ id: input.queueId, ip: door.ip, ms, scores: verdicts.map((v) => v.score), spf: auth.spf.result, dkim: dkimDomains, dmarc: auth.dmarc.result }, 'message judged');
 
     if (verdicts.length > 0 && verdicts.every((v) => v.verdict === 'reject')) {
-      await this.quarantine(input, data, headers, parsed.subject ?? '', parsed.from[0]?.address ?? '', origin, verdicts);
+      // Refused only once a copy is safe in quarantine; if that fails it goes to Junk instead.
+      const kept = await this.quarantine(input, data, headers, parsed.subject ?? '', parsed.from[0]?.address ?? '', origin, verdicts).then(
+        () => true,
+        (e) => (this.logger.error({ id: input.queueId, err: (e as Error).message }, 'quarantine failed; delivering to Junk'), false),
+      );
       const top = verdicts[0]!;
-      return base({ refuse: { code: 550, enhanced: '5.7.1', message: `Message refused as spam (score ${top.score.toFixed(1)})` } });
+      if (kept) return base({ refuse: { code: 550, enhanced: '5.7.1', message: `Message refused as spam (score ${top.score.toFixed(1)})` } });
     }
     return base({
       recipients: verdicts.map((v) => ({
         junk: v.verdict !== 'ham',
         headers: spamHeaders(v, cfg.thresholds.junk),
       })),
+    });
+  }
+
+  /** The filter's own state (reputation, tokens) being unavailable must not stop mail: the
+   * signal is skipped and the message judged on the rest. */
+  private failOpen<T>(what: string, p: Promise<T>, fallback: T): Promise<T> {
+    return p.catch((e) => {
+      this.logger.warn({ err: (e as Error).message, what }, 'spam filter check skipped');
+      return fallback;
     });
   }
 

@@ -43,10 +43,11 @@ export function authservId(value: string): string | null {
   return m ? m[0].toLowerCase() : null;
 }
 
-export function removeForgedResults(raw: Buffer, ourAuthservId: string): Buffer {
+/** Removes the top-level header fields for which `drop(field)` is true (field = its full text,
+ * continuation lines included); returns raw itself when none is removed. */
+export function removeFields(raw: Buffer, drop: (field: string) => boolean): Buffer {
   const end = headerLength(raw);
   const head = raw.subarray(0, end).toString('latin1');
-  const ours = ourAuthservId.toLowerCase();
   // Field boundaries: a field is its first line plus the continuation lines (starting with WSP).
   const keep: Buffer[] = [];
   let removed = false;
@@ -57,12 +58,23 @@ export function removeForgedResults(raw: Buffer, ourAuthservId: string): Buffer 
       const nl = head.indexOf('\n', stop);
       stop = nl < 0 ? head.length : nl + 1;
     } while (stop < head.length && (head[stop] === ' ' || head[stop] === '\t'));
-    const field = head.slice(start, stop);
-    const m = /^authentication-results[ \t]*:/i.exec(field);
-    if (m && authservId(field.slice(m[0].length)) === ours) removed = true;
+    if (drop(head.slice(start, stop))) removed = true;
     else keep.push(raw.subarray(start, stop));
     start = stop;
   }
   if (!removed) return raw;
   return Buffer.concat([...keep, raw.subarray(end)]);
+}
+
+export function removeForgedResults(raw: Buffer, ourAuthservId: string): Buffer {
+  const ours = ourAuthservId.toLowerCase();
+  return removeFields(raw, (field) => {
+    const m = /^authentication-results[ \t]*:/i.exec(field);
+    return m !== null && authservId(field.slice(m[0].length)) === ours;
+  });
+}
+
+/** Verdict fields a sender may have put in to look judged already (we add our own). */
+export function removeSpamVerdictFields(raw: Buffer): Buffer {
+  return removeFields(raw, (field) => /^x-spam-(?:status|score|flag|level)[ \t]*:/i.test(field));
 }
