@@ -14,3 +14,21 @@ export function createResolver(server: string | null, timeoutMs = 5000): Resolve
   }
   return r;
 }
+
+/** Settles like p, or rejects with timeoutError() after ms (a DNS server that never answers must
+ * not hold an SMTP transaction). */
+export function withTimeout<T>(p: Promise<T>, ms: number, timeoutError: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timeoutError()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

@@ -6,7 +6,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
-import { readableIp } from './spf/ip.js';
+import { ipFromBytes } from '../../net/ip.js';
 
 const TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28 };
 
@@ -97,7 +97,7 @@ function decode(msg: Buffer, id: number, qtype: number, rrtype: string, name: st
         out.push([...msg.subarray(rdata, rdata + 4)].join('.'));
         break;
       case 28:
-        out.push(readableIp({ family: 6, bytes: msg.subarray(rdata, rdata + 16) }));
+        out.push(ipFromBytes(msg.subarray(rdata, rdata + 16)).text);
         break;
       case 15:
         out.push({ priority: msg.readUInt16BE(rdata), exchange: readName(msg, rdata + 2)[0] });

@@ -2,7 +2,7 @@
 // called the way mailauth expects (it mimics `dns.promises.resolve(name, rrtype)`), with every
 // lookup bounded in time and a shared deadline for the whole check, so that a silent DNS server
 // turns into temperror instead of holding the SMTP transaction.
-import type { Resolver } from '../../dns/resolver.js';
+import { withTimeout, type Resolver } from '../../dns/resolver.js';
 import { wireResolve } from './dns-wire.js';
 
 export type DnsLookup = (name: string, rrtype: string) => Promise<unknown>;
@@ -39,18 +39,6 @@ export function boundedLookup(resolver: Resolver, bounds: DnsBounds = {}): DnsLo
   return (name, rrtype) => {
     const left = budget();
     if (left <= 0) return Promise.reject(dnsTimeout(name, rrtype));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(dnsTimeout(name, rrtype)), left);
-      viaResolver(name, rrtype).then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e: unknown) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
+    return withTimeout(viaResolver(name, rrtype), left, () => dnsTimeout(name, rrtype));
   };
 }

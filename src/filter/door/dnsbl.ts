@@ -21,7 +21,7 @@
 //   can quote them. The first refusal at connect usually goes out without one.
 import type { Resolver } from '../../dns/resolver.js';
 import type { DnsblAction, DnsblZone } from '../../config/spam.js';
-import { cidrContains, dnsblQueryName, parseCidr, parseIp, type Cidr, type Ip } from './ip.js';
+import { cidrContains, dnsblQueryName, parseCidr, parseIp, type Cidr, type Ip } from '../../net/ip.js';
 import { cleanText, errorCode, isNegative, withTimeout } from './lookup.js';
 
 export interface DnsblOptions {

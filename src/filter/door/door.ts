@@ -33,7 +33,7 @@
 // - Lookup failures (DNSBL, reverse DNS, the reputation callback) fail open.
 import type { Resolver } from '../../dns/resolver.js';
 import type { SpamConfig } from '../../config/spam.js';
-import { normalizeIp } from './ip.js';
+import { normalizeIp } from '../../net/ip.js';
 import { compileList, match, type CompiledList, type ListMatch } from './lists.js';
 import { DnsblChecker, type DnsblOptions, type DnsblResult } from './dnsbl.js';
 import { cleanText } from './lookup.js';

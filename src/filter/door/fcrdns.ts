@@ -8,7 +8,7 @@
 // an attempt to make us do work). Each lookup is bounded by timeoutMs, and the forward lookups
 // run in parallel, so the whole check takes at most about two timeouts.
 import type { Resolver } from '../../dns/resolver.js';
-import { parseIp, reversedName, sameIp } from './ip.js';
+import { parseIp, reverseName, sameIp } from '../../net/ip.js';
 import { errorCode, isNegative, withTimeout } from './lookup.js';
 
 export type FcrdnsStatus = 'pass' | 'fail' | 'none' | 'temperror';
@@ -60,7 +60,7 @@ export async function checkFcrdns(resolver: Resolver, address: string, opts: Fcr
   try {
     // resolvePtr on the arpa name, not resolver.reverse(): the latter (c-ares getHostByAddr)
     // reports SERVFAIL and timeouts as ENOTFOUND, and consults /etc/hosts.
-    const arpa = `${reversedName(ip)}.${ip.family === 4 ? 'in-addr.arpa' : 'ip6.arpa'}`;
+    const arpa = reverseName(ip);
     ptr = (await withTimeout(resolver.resolvePtr(arpa), opts.timeoutMs, `fcrdns PTR ${arpa}`)).map(clean).filter(Boolean);
   } catch (e) {
     if (isNegative(e)) return { status: 'none', ptr: [] };

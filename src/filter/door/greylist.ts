@@ -11,7 +11,7 @@
 // State is in memory, per process: a restart forgets it (a pending triplet is simply deferred
 // once more; an allow-listed network is greylisted once more). Both tables are bounded: when
 // full, expired entries are dropped, then the oldest.
-import { networkOf, parseIp } from './ip.js';
+import { networkOf, parseIp } from '../../net/ip.js';
 
 export interface GreylistSettings {
   delayMs: number;

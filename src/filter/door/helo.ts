@@ -8,7 +8,7 @@
 //   helo_localhost    "localhost" (or localhost.*) from a client that is not on loopback
 //   helo_not_fqdn     a single label
 // Underscores are tolerated in labels (common on Windows hosts; Postfix accepts them too).
-import { isLoopback, parseIp, sameIp, type Ip } from './ip.js';
+import { isLoopback, parseIp, sameIp, type Ip } from '../../net/ip.js';
 
 export type HeloFindingName = 'helo_invalid' | 'helo_ours' | 'helo_ip_mismatch' | 'helo_bare_ip' | 'helo_localhost' | 'helo_not_fqdn';
 

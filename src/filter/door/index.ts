@@ -5,4 +5,4 @@ export { compileList, match, type CompiledList, type ListFacts, type ListMatch }
 export { checkFcrdns, type FcrdnsResult, type FcrdnsStatus } from './fcrdns.js';
 export { checkHelo, isValidHostname, type HeloFinding, type HeloFindingName } from './helo.js';
 export { Greylist, greylistNetwork, type GreylistVerdict } from './greylist.js';
-export { parseIp, parseCidr, normalizeIp, cidrContains, dnsblQueryName, reversedName, type Ip, type Cidr } from './ip.js';
+export { parseIp, parseCidr, normalizeIp, cidrContains, dnsblQueryName, reversedName, type Ip, type Cidr } from '../../net/ip.js';

@@ -7,7 +7,7 @@
 // Domains are compared to the sender's domain, the HELO name and the reverse name, as the caller
 // supplies them: which facts a list may match is the caller's (the door's) decision.
 // Lookups are by hash (addresses, domains walked label by label); networks are scanned.
-import { cidrContains, parseCidr, parseIp, type Cidr } from './ip.js';
+import { cidrContains, parseCidr, parseIp, type Cidr } from '../../net/ip.js';
 
 export type EntryKind = 'ip' | 'cidr' | 'address' | 'domain';
 export type MatchedOn = 'ip' | 'address' | 'domain' | 'helo' | 'rdns';

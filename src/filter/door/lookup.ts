@@ -1,5 +1,6 @@
 // Small helpers shared by the door's DNS lookups: a deadline per lookup, error classification
 // (node:dns error codes), and making DNS-sourced text safe to quote in an SMTP reply.
+import { withTimeout as withDeadline } from '../../dns/resolver.js';
 
 /** A DNS error that means "the name has no A records": the address is not listed. */
 export function isNegative(e: unknown): boolean {
@@ -14,22 +15,10 @@ export function errorCode(e: unknown): string {
 
 /** Runs a lookup with a deadline; a timeout rejects with code ETIMEOUT. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const err: NodeJS.ErrnoException = new Error(`${what}: ETIMEOUT after ${ms} ms`);
-      err.code = 'ETIMEOUT';
-      reject(err);
-    }, ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
+  return withDeadline(p, ms, () => {
+    const err: NodeJS.ErrnoException = new Error(`${what}: ETIMEOUT after ${ms} ms`);
+    err.code = 'ETIMEOUT';
+    return err;
   });
 }
 

@@ -5,7 +5,7 @@ import { SpfAbort, QUALIFIER_RESULT, type SpfResult } from './result.js';
 import { parseRecord, selectRecord, type Mechanism, type SpfRecord } from './record.js';
 import { expandMacros, parseMacroString, type MacroToken } from './macro.js';
 import { isCheckableDomain, targetName } from './domain.js';
-import { inNetwork, macroIp, parseIp, readableIp, reverseName, type Ip } from './ip.js';
+import { inNetwork, macroIp, parseIp, reverseName, type Ip } from '../../../net/ip.js';
 import type { SpfDns } from './lookups.js';
 
 export interface CheckHostInput {
@@ -214,7 +214,7 @@ class Evaluation {
         return names.find((n) => n === d) ?? names.find((n) => n.endsWith(`.${d}`)) ?? names[0] ?? 'unknown';
       }
       case 'c':
-        return readableIp(ip);
+        return ip.text;
       case 'r':
         return this.input.receiver || 'unknown';
       case 't':

@@ -5,7 +5,7 @@
 import type { DnsLookup } from '../dns.js';
 import { checkHost } from './check-host.js';
 import { SpfDns } from './lookups.js';
-import { parseIp } from './ip.js';
+import { parseIp } from '../../../net/ip.js';
 import type { SpfResult } from './result.js';
 
 export type { SpfResult } from './result.js';

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { SpfAbort } from './result.js';
 import { parseDomainSpec, parseMacroString, type MacroToken } from './macro.js';
 import { isTopLabel } from './domain.js';
-import { parseIp, type Ip } from './ip.js';
+import { ipFromBytes, parseIp, type Ip } from '../../../net/ip.js';
 
 export type MechanismKind = 'all' | 'include' | 'a' | 'mx' | 'ptr' | 'ip4' | 'ip6' | 'exists';
 
@@ -115,7 +115,7 @@ function parseMechanism(term: string): Mechanism {
       const ip6 = /^:([^/]+)(?:\/(\d+))?$/.exec(rest);
       if (!ip6 || !net.isIPv6(ip6[1])) bad('invalid ip6');
       // An ip6 network is compared as IPv6 even when it is written in the mapped form.
-      mech.network = { family: 6, bytes: ipv6Raw(ip6![1]) };
+      mech.network = ipFromBytes(ipv6Raw(ip6![1]));
       if (ip6![2] !== undefined) mech.cidr6 = cidrValue(ip6![2], 128) ?? bad('invalid ip6-cidr-length');
       return mech;
     }

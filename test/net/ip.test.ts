@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cidrContains, dnsblQueryName, isLoopback, networkOf, normalizeIp, parseCidr, parseIp, reversedName } from '../../../src/filter/door/ip.js';
+import { cidrContains, dnsblQueryName, isLoopback, networkOf, normalizeIp, parseCidr, parseIp, reversedName } from '../../src/net/ip.js';
 
 test('ip: IPv4, IPv6 (RFC 5952 text), IPv4-mapped folded to IPv4, zone ids dropped, garbage refused', () => {
   assert.equal(normalizeIp('192.0.2.1'), '192.0.2.1');

@@ -1,4 +1,4 @@
-// IP addresses for the door checks: parsing into bytes (IPv4, IPv6, IPv4-mapped IPv6 folded to
+// IP addresses for the spam filter (door checks, SPF) and the listeners: parsing into bytes (IPv4, IPv6, IPv4-mapped IPv6 folded to
 // IPv4, zone ids dropped), canonical text (dotted quad; RFC 5952 compressed lower-case IPv6),
 // CIDR containment, and the reversed names DNS blocklists are queried with (RFC 5782 section 2:
 // reversed octets for IPv4, reversed nibbles for IPv6).
@@ -160,6 +160,26 @@ export function reversedName(ip: Ip): string {
   const nibbles: string[] = [];
   for (const b of ip.bytes) nibbles.push((b >> 4).toString(16), (b & 0xf).toString(16));
   return nibbles.reverse().join('.');
+}
+
+/** The reverse-lookup name of an address (in-addr.arpa / ip6.arpa). */
+export function reverseName(ip: Ip): string {
+  return `${reversedName(ip)}.${ip.family === 4 ? 'in-addr' : 'ip6'}.arpa`;
+}
+
+/** SPF's %{i}: the dotted quad, or 32 dot-separated lower-case nibbles in order (RFC 7208 §7.3). */
+export function macroIp(ip: Ip): string {
+  return reversedName(ip).split('.').reverse().join('.');
+}
+
+/** Whether ip lies in network/prefix (same family only). */
+export function inNetwork(ip: Ip, network: Ip, prefix: number): boolean {
+  return cidrContains({ family: network.family, bytes: mask(network.bytes, prefix), prefix, text: '' }, ip);
+}
+
+/** An address from its 4 or 16 bytes (e.g. an A/AAAA record's data). */
+export function ipFromBytes(bytes: Uint8Array): Ip {
+  return fromBytes(bytes.length === 4 ? 4 : 6, Uint8Array.from(bytes));
 }
 
 /** The name queried in a blocklist zone for an address. */
