@@ -8,6 +8,7 @@ import * as alias from './commands/alias.js';
 import * as mail from './commands/mail.js';
 import * as reputation from './commands/reputation.js';
 import * as quarantine from './commands/quarantine.js';
+import * as spam from './commands/spam.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve.serveCommand, usage: serve.usage },
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   mail: { run: mail.mailCommand, usage: mail.usage },
   reputation: { run: reputation.reputationCommand, usage: reputation.usage },
   quarantine: { run: quarantine.quarantineCommand, usage: quarantine.usage },
+  spam: { run: spam.spamCommand, usage: spam.usage },
 };
 
 function help(): string {

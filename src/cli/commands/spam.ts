@@ -1,0 +1,121 @@
+// `fjord spam`: judge files without delivering them, train the store's Bayes database, and
+// measure the content filter on a labelled corpus.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { parse, configFrom, need, UsageError } from '../args.js';
+import { withStore } from './with-store.js';
+import { parseMessage } from '../../mime/index.js';
+import { ContentFilter, decide, DEFAULT_THRESHOLDS } from '../../filter/verdict.js';
+import { runEval, formatEval, defaultThreads } from '../../filter/eval/evaluate.js';
+
+export const usage = `fjord spam check FILE... [--account ADDRESS] [--json]
+fjord spam train --spam DIR --ham DIR [--account ADDRESS]
+fjord spam eval --corpus DIR [--split test] [--rules-only] [--threads N] [--json]`;
+
+interface StoreLike {
+  getAccount(address: string): Promise<{ id: number } | null>;
+}
+
+async function accountId(store: StoreLike, address: string | undefined): Promise<number | null> {
+  if (address === undefined) return null;
+  const a = await store.getAccount(address);
+  if (!a) throw new UsageError(`unknown account ${address}`);
+  return a.id;
+}
+
+/** Every regular file under dir (recursively), sorted; dot-files skipped. */
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`);
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p); else if (e.isFile()) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+export async function spamCommand(argv: string[]): Promise<void> {
+  const { positionals, values } = parse(argv, {
+    account: { type: 'string' },
+    json: { type: 'boolean' },
+    spam: { type: 'string' },
+    ham: { type: 'string' },
+    corpus: { type: 'string' },
+    split: { type: 'string' },
+    'rules-only': { type: 'boolean' },
+    threads: { type: 'string' },
+  });
+  const [sub] = positionals;
+  switch (sub) {
+    case 'check': {
+      const files = positionals.slice(1);
+      need(files, 0, 'FILE');
+      const config = configFrom(values);
+      await withStore(config, async (store) => {
+        const account = await accountId(store, values.account as string | undefined);
+        const filter = new ContentFilter(store);
+        const thresholds = config.spam?.thresholds ?? DEFAULT_THRESHOLDS;
+        for (const file of files) {
+          let raw: Buffer;
+          try { raw = fs.readFileSync(file); } catch (e) { throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+          const v = decide(await filter.signals(raw, parseMessage(raw), account), thresholds);
+          const fired = v.signals.filter((s) => s.score !== 0 || s.name === 'BAYES');
+          if (values.json) {
+            console.log(JSON.stringify({ file, verdict: v.verdict, score: v.score, signals: fired.map((s) => ({ name: s.name, score: s.score, ...(s.detail ? { detail: s.detail } : {}), ...(s.refuse ? { refuse: true } : {}) })) }));
+          } else {
+            console.log(`${file}\t${v.verdict}\t${v.score.toFixed(1)}\t${fired.map((s) => `${s.name}=${s.score}`).join(' ')}`);
+          }
+        }
+      });
+      return;
+    }
+    case 'train': {
+      if (typeof values.spam !== 'string' && typeof values.ham !== 'string') throw new UsageError('give --spam DIR and/or --ham DIR');
+      const sets: [string, 'spam' | 'ham'][] = [];
+      if (typeof values.spam === 'string') for (const f of listFiles(values.spam)) sets.push([f, 'spam']);
+      if (typeof values.ham === 'string') for (const f of listFiles(values.ham)) sets.push([f, 'ham']);
+      const config = configFrom(values);
+      await withStore(config, async (store) => {
+        const account = await accountId(store, values.account as string | undefined);
+        const filter = new ContentFilter(store);
+        const scope = account ?? 0;
+        let changed = 0;
+        for (const [file, verdict] of sets) {
+          const raw = fs.readFileSync(file);
+          const key = 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex');
+          const done = await filter.classifier.learn(key, filter.tokens(raw, parseMessage(raw)), verdict, [scope]);
+          if (done.length > 0) changed++;
+        }
+        const totals = await store.getTotals(scope);
+        console.log(`trained ${changed} of ${sets.length} messages into the ${account === null ? 'global' : `${values.account}`} database (now ${totals.spam} spam, ${totals.ham} ham)`);
+      });
+      return;
+    }
+    case 'eval': {
+      const corpus = values.corpus;
+      if (typeof corpus !== 'string') throw new UsageError('missing --corpus DIR');
+      const threads = values.threads === undefined ? defaultThreads() : Number(values.threads);
+      if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError('--threads must be a whole number from 1 to 64');
+      let r;
+      try {
+        r = await runEval({ corpus, split: (values.split as string | undefined) ?? 'test', bayes: !values['rules-only'], threads });
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      if (values.json) {
+        const { mistakes, ...rest } = r;
+        console.log(JSON.stringify({ ...rest, mistakes: mistakes.map((m) => ({ ...m, file: path.relative(corpus, m.file) })) }));
+      } else {
+        console.log(formatEval(r));
+      }
+      return;
+    }
+    default:
+      throw new UsageError(usage);
+  }
+}

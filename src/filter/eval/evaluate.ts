@@ -1,0 +1,224 @@
+// `fjord spam eval`: train a fresh in-memory database on the corpus's train split, judge the
+// chosen split with rules (+ Bayes) exactly as the server would, and report error rates and
+// throughput. Work is spread over worker threads; throughput covers reading, parsing, rules,
+// tokenizing, Bayes and the verdict of every judged message (training is reported apart).
+import os from 'node:os';
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { readCorpus, type CorpusEntry } from './corpus.js';
+import { messageFeatures, judge, type JudgeOptions, type Judged, type MessageFeatures } from './features.js';
+import type { WorkerRequest, WorkerSetup } from './worker.js';
+import { MemoryTokenDb } from '../bayes/token-db.js';
+import { DEFAULT_BAYES } from '../bayes/classifier.js';
+import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../bayes/tokenize.js';
+import { RuleSet, defaultRules } from '../rules/engine.js';
+import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../verdict.js';
+
+export interface EvalOptions {
+  corpus: string;
+  /** Split to judge (default "test"); training always uses "train". */
+  split?: string;
+  /** false: rules alone. */
+  bayes?: boolean;
+  /** Worker threads (default: one per core, at most 2; 1 = in this thread). */
+  threads?: number;
+  judge?: Partial<JudgeOptions>;
+  tokenize?: TokenizeOptions;
+  rulesFile?: string | null;
+}
+
+export interface EvalCounts { messages: number; ham: number; spam: number; fp: number; fn: number; rejectedHam: number }
+
+export interface EvalResult extends EvalCounts {
+  split: string;
+  mode: 'rules' | 'rules+bayes';
+  accuracy: number;
+  /** Ham judged spam or reject, over all ham. */
+  fpRate: number;
+  /** Spam judged ham, over all spam. */
+  fnRate: number;
+  msgPerSec: number;
+  classifySeconds: number;
+  trainSeconds: number;
+  trained: { ham: number; spam: number; tokens: number };
+  threads: number;
+  /** Errors by origin folder. */
+  byOrigin: Record<string, { messages: number; wrong: number }>;
+  /** Misjudged files with score and Bayes probability (for inspection). */
+  mistakes: { file: string; label: string; verdict: string; score: number; p: number | null }[];
+}
+
+type Request = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
+
+type Op = { op: 'features'; files: string[]; rules: boolean } | { op: 'judge'; files: string[] };
+
+/** The same jobs on worker threads, or in this thread when threads = 1. */
+export class EvalPool {
+  private readonly workers: Worker[] = [];
+  private nextId = 1;
+  private readonly local: { rules: RuleSet; db: MemoryTokenDb | null } | null = null;
+
+  constructor(private readonly setup: WorkerSetup, readonly threads: number) {
+    if (threads <= 1) {
+      this.local = { rules: setup.rulesFile === null ? defaultRules() : RuleSet.fromFile(setup.rulesFile), db: null };
+      return;
+    }
+    for (let i = 0; i < threads; i++) {
+      this.workers.push(new Worker(new URL('./worker.js', import.meta.url), { workerData: setup }));
+    }
+  }
+
+  private call<T>(w: Worker, req: Request): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const onMsg = (m: { id: number; result?: T; error?: string }) => {
+        if (m.id !== id) return;
+        w.off('message', onMsg);
+        w.off('error', onErr);
+        if (m.error !== undefined) reject(new Error(m.error)); else resolve(m.result as T);
+      };
+      const onErr = (e: Error) => { w.off('message', onMsg); reject(e); };
+      w.on('message', onMsg);
+      w.once('error', onErr);
+      w.postMessage({ ...req, id });
+    });
+  }
+
+  async load(db: MemoryTokenDb | null): Promise<void> {
+    if (this.local !== null) { this.local.db = db; return; }
+    const data = db === null ? null : db.exportScope(0);
+    await Promise.all(this.workers.map((w) => this.call(w, { op: 'load', db: data })));
+  }
+
+  /** Runs `op` over files in chunks handed to whichever worker is free; results in file order. */
+  async map<T>(op: Op): Promise<T[]> {
+    const out: T[] = new Array(op.files.length);
+    if (this.local !== null) {
+      const { rules, db } = this.local;
+      for (let i = 0; i < op.files.length; i++) {
+        const raw = fs.readFileSync(op.files[i]);
+        out[i] = (op.op === 'features'
+          ? messageFeatures(raw, rules, this.setup.tokenize, true, op.rules)
+          : judge(messageFeatures(raw, rules, this.setup.tokenize, db !== null), db, this.setup.judge)) as T;
+      }
+      return out;
+    }
+    const CHUNK = 50;
+    let next = 0;
+    const runWorker = async (w: Worker) => {
+      while (next < op.files.length) {
+        const start = next;
+        next += CHUNK;
+        const files = op.files.slice(start, start + CHUNK);
+        const res = await this.call<T[]>(w, op.op === 'features' ? { op: 'features', files, rules: op.rules } : { op: 'judge', files });
+        for (let i = 0; i < res.length; i++) out[start + i] = res[i];
+      }
+    };
+    await Promise.all(this.workers.map(runWorker));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(2, os.availableParallelism?.() ?? os.cpus().length));
+}
+
+export function judgeOptions(o: Partial<JudgeOptions> = {}, bayes = true): JudgeOptions {
+  return {
+    bayes: bayes ? (o.bayes ?? DEFAULT_BAYES) : null,
+    points: o.points ?? DEFAULT_BAYES_POINTS,
+    thresholds: o.thresholds ?? DEFAULT_THRESHOLDS,
+  };
+}
+
+/** Train a database from features (each message once). */
+export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[]): MemoryTokenDb {
+  const db = new MemoryTokenDb();
+  for (let i = 0; i < features.length; i++) db.addSync(0, features[i].tokens, labels[i], 1);
+  return db;
+}
+
+export function summarise(entries: CorpusEntry[], judged: Judged[]): EvalCounts & Pick<EvalResult, 'accuracy' | 'fpRate' | 'fnRate' | 'byOrigin' | 'mistakes'> {
+  let ham = 0, spam = 0, fp = 0, fn = 0, rejectedHam = 0;
+  const byOrigin: Record<string, { messages: number; wrong: number }> = {};
+  const mistakes: EvalResult['mistakes'] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const j = judged[i];
+    const o = (byOrigin[e.origin] ??= { messages: 0, wrong: 0 });
+    o.messages++;
+    const saidSpam = j.verdict !== 'ham';
+    let wrong = false;
+    if (e.label === 'ham') {
+      ham++;
+      if (saidSpam) { fp++; wrong = true; if (j.verdict === 'reject') rejectedHam++; }
+    } else {
+      spam++;
+      if (!saidSpam) { fn++; wrong = true; }
+    }
+    if (wrong) { o.wrong++; mistakes.push({ file: e.file, label: e.label, verdict: j.verdict, score: j.score, p: j.p }); }
+  }
+  const messages = entries.length;
+  return {
+    messages, ham, spam, fp, fn, rejectedHam,
+    accuracy: messages === 0 ? 0 : (messages - fp - fn) / messages,
+    fpRate: ham === 0 ? 0 : fp / ham,
+    fnRate: spam === 0 ? 0 : fn / spam,
+    byOrigin, mistakes,
+  };
+}
+
+export async function runEval(o: EvalOptions): Promise<EvalResult> {
+  const split = o.split ?? 'test';
+  const withBayes = o.bayes !== false;
+  const entries = readCorpus(o.corpus);
+  const train = entries.filter((e) => e.split === 'train');
+  const judged = entries.filter((e) => e.split === split);
+  if (judged.length === 0) throw new Error(`no messages in split "${split}"`);
+  const threads = o.threads ?? defaultThreads();
+  const setup: WorkerSetup = {
+    rulesFile: o.rulesFile ?? null,
+    tokenize: o.tokenize ?? DEFAULT_TOKENIZE,
+    judge: judgeOptions(o.judge, withBayes),
+  };
+  const pool = new EvalPool(setup, threads);
+  try {
+    let db: MemoryTokenDb | null = null;
+    let trainSeconds = 0;
+    if (withBayes) {
+      const t0 = performance.now();
+      const feats = await pool.map<MessageFeatures>({ op: 'features', files: train.map((e) => e.file), rules: false });
+      db = trainDb(feats, train.map((e) => e.label));
+      await pool.load(db);
+      trainSeconds = (performance.now() - t0) / 1000;
+    }
+    const t1 = performance.now();
+    const results = await pool.map<Judged>({ op: 'judge', files: judged.map((e) => e.file) });
+    const classifySeconds = (performance.now() - t1) / 1000;
+    const s = summarise(judged, results);
+    const totals = db?.totalsSync(0) ?? { ham: 0, spam: 0 };
+    return {
+      split, mode: withBayes ? 'rules+bayes' : 'rules', ...s,
+      msgPerSec: Math.round(judged.length / classifySeconds),
+      classifySeconds: Math.round(classifySeconds * 1000) / 1000,
+      trainSeconds: Math.round(trainSeconds * 1000) / 1000,
+      trained: { ham: totals.ham, spam: totals.spam, tokens: db?.countsSync(0).size ?? 0 },
+      threads,
+    };
+  } finally {
+    await pool.close();
+  }
+}
+
+/** One line for people. */
+export function formatEval(r: EvalResult): string {
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  return `${r.mode} on ${r.split}: accuracy ${pct(r.accuracy)}, false positives ${pct(r.fpRate)} (${r.fp}/${r.ham} ham` +
+    `${r.rejectedHam > 0 ? `, ${r.rejectedHam} rejected` : ''}), false negatives ${pct(r.fnRate)} (${r.fn}/${r.spam} spam), ` +
+    `${r.msgPerSec} msg/s (${r.messages} messages in ${r.classifySeconds.toFixed(2)} s on ${r.threads} thread${r.threads === 1 ? '' : 's'})` +
+    (r.mode === 'rules+bayes' ? `; trained on ${r.trained.ham} ham + ${r.trained.spam} spam in ${r.trainSeconds.toFixed(2)} s` : '');
+}

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BayesClassifier, chi2Q, classify, DEFAULT_BAYES } from '../../../src/filter/bayes/classifier.js';
+import { MemoryTokenDb } from '../../../src/filter/bayes/token-db.js';
+
+const opts = { ...DEFAULT_BAYES, minTrained: 1 };
+const spamMsg = (i: number) => ['cheap', 'pills', 'offer', 'click', `s${i}`];
+const hamMsg = (i: number) => ['meeting', 'tomorrow', 'agenda', 'project', `h${i}`];
+
+async function trained(n = 20): Promise<{ db: MemoryTokenDb; c: BayesClassifier }> {
+  const db = new MemoryTokenDb();
+  const c = new BayesClassifier(db, opts);
+  for (let i = 0; i < n; i++) {
+    await c.learn(`s${i}`, spamMsg(i), 'spam', [0]);
+    await c.learn(`h${i}`, hamMsg(i), 'ham', [0]);
+  }
+  return { db, c };
+}
+
+test('chi2Q: known values and no underflow', () => {
+  assert.ok(Math.abs(chi2Q(2, 2) - Math.exp(-1)) < 1e-12);
+  assert.ok(Math.abs(chi2Q(4, 4) - 3 * Math.exp(-2)) < 1e-12);
+  const tiny = chi2Q(3000, 300);
+  assert.ok(tiny >= 0 && tiny < 1e-100);
+  assert.equal(chi2Q(0, 10), 1);
+});
+
+test('classifier separates spam and ham; unsure on unknown words; none before enough training', async () => {
+  const { c } = await trained();
+  const s = await c.score(['cheap', 'pills', 'click'], null);
+  const h = await c.score(['meeting', 'agenda', 'project'], null);
+  const u = await c.score(['zebra', 'quantum'], null);
+  assert.ok(s !== null && s.probability > 0.95, `spam p=${s?.probability}`);
+  assert.ok(h !== null && h.probability < 0.05, `ham p=${h?.probability}`);
+  assert.equal(u?.probability, 0.5);
+  const empty = new BayesClassifier(new MemoryTokenDb(), DEFAULT_BAYES);
+  assert.equal(await empty.score(['cheap'], null), null);
+});
+
+test('learn: once per message; same verdict again is a no-op', async () => {
+  const { db, c } = await trained(5);
+  const before = await db.getTotals(0);
+  assert.deepEqual(await c.learn('s0', spamMsg(0), 'spam', [0]), []);
+  assert.deepEqual(await db.getTotals(0), before);
+  assert.equal((await db.getTokens(0, ['cheap'])).get('cheap')?.spam, 5);
+});
+
+test('learn: moving a message back and forth never double-counts', async () => {
+  const { db, c } = await trained(5);
+  for (let k = 0; k < 3; k++) {
+    await c.learn('s0', spamMsg(0), 'ham', [0]);
+    await c.learn('s0', spamMsg(0), 'spam', [0]);
+    await c.learn('s0', spamMsg(0), 'ham', [0]);
+  }
+  assert.deepEqual(await db.getTotals(0), { ham: 6, spam: 4 });
+  const cheap = (await db.getTokens(0, ['cheap'])).get('cheap');
+  assert.deepEqual(cheap, { ham: 1, spam: 4 });
+  await c.learn('s0', spamMsg(0), null, [0]);
+  assert.deepEqual(await db.getTotals(0), { ham: 5, spam: 4 });
+  assert.equal((await db.getTokens(0, ['s0'])).size, 0);
+});
+
+test('per-user database sharpens the global one', async () => {
+  const { c } = await trained(30);
+  // Globally, newsletters look like ham; this user calls them spam.
+  for (let i = 0; i < 5; i++) await c.learn(`n${i}`, ['newsletter', 'weekly', 'digest', 'agenda'], 'ham', [0]);
+  const nl = ['newsletter', 'weekly', 'digest'];
+  const globalP = (await c.score(nl, null))!.probability;
+  const beforeUser = (await c.score(nl, 7))!.probability;
+  assert.equal(beforeUser, globalP, 'an account without training uses the global view');
+  for (let i = 0; i < 15; i++) await c.learn(`u${i}`, ['newsletter', 'weekly', 'digest', `x${i}`], 'spam', [7]);
+  const userP = (await c.score(nl, 7))!.probability;
+  assert.ok(globalP < 0.1, `global p=${globalP}`);
+  assert.ok(userP > 0.8, `user p=${userP}`);
+  // Another account still sees the global view, and the user's ham side stays global.
+  assert.equal((await c.score(nl, 8))!.probability, globalP);
+  assert.ok((await c.score(['meeting', 'agenda', 'project'], 7))!.probability < 0.1);
+});
+
+test('classify: most significant clues only, deterministic', () => {
+  const counts = new Map<string, { ham: number; spam: number }>();
+  for (let i = 0; i < 500; i++) counts.set(`t${i}`, { ham: i % 2 === 0 ? 10 : 0, spam: i % 2 === 0 ? 0 : 10 });
+  const side = { counts, totals: { ham: 100, spam: 100 } };
+  const toks = [...counts.keys()];
+  const a = classify(toks, side, null, { ...opts, maxClues: 40 })!;
+  assert.equal(a.clues.length, 40);
+  assert.deepEqual(classify([...toks].reverse(), side, null, { ...opts, maxClues: 40 }), a);
+});

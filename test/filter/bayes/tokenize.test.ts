@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseMessage } from '../../../src/mime/index.js';
+import { tokenize, DEFAULT_TOKENIZE } from '../../../src/filter/bayes/tokenize.js';
+import { msg } from '../helpers-msg.js';
+
+const html = msg({
+  From: '"Deals Team" <offers123456@promo.example.net>', To: 'a@b.test', Subject: 'FREE MONEY NOW!!!',
+  'Content-Type': 'text/html; charset=iso-8859-1', 'X-Mailer': 'Mass Mailer 4.2.1', 'Message-ID': '<12345.abc@promo.example.net>',
+}, '<html><body><font color="#ff0000" size="+3">Click here</font> to <a href="http://www.shop.example.co.uk/buy?id=9">buy pills</a> <img src="http://10.1.2.3/x.gif"></body></html>');
+
+test('tokenizer: words, pairs, headers, HTML structure and URLs', () => {
+  const t = tokenize(html, parseMessage(html));
+  for (const want of ['click', 'bi:click here', 'subj:free', 'subj:allcaps', 'subj:bang', 'from:name:deals', 'from:dom:example.net',
+    'x-mailer:mass mailer 9', 'html:tag:font', 'html:attr:font.color', 'html:val:font.color=#ff0000', 'url:host:www.shop.example.co.uk',
+    'url:dom:example.co.uk', 'url:ip', 'url:buy', 'ct:text/html', 'charset:iso-8859-1']) {
+    assert.ok(t.includes(want), `missing ${want}`);
+  }
+  // Tags are not words.
+  assert.ok(!t.includes('font') && !t.includes('href'));
+});
+
+test('tokenizer: deterministic, sorted, unique; recipient addresses are not tokens', () => {
+  const a = tokenize(html, parseMessage(html));
+  const b = tokenize(html, parseMessage(html));
+  assert.deepEqual(a, b);
+  assert.deepEqual(a, [...new Set(a)].sort());
+  assert.ok(!a.some((x) => x.includes('a@b.test')));
+});
+
+test('tokenizer: bounded token count and text length', () => {
+  const words = Array.from({ length: 50000 }, (_, i) => `w${i.toString(36)}x`).join(' ');
+  const big = msg({ From: 'a@b.test', Subject: 'big' }, words);
+  const t = tokenize(big, parseMessage(big));
+  assert.ok(t.length <= DEFAULT_TOKENIZE.maxTokens, `${t.length} tokens`);
+  const small = tokenize(big, parseMessage(big), { ...DEFAULT_TOKENIZE, maxTokens: 100 });
+  assert.equal(small.length, 100);
+});
+
+test('tokenizer: long runs summarised, CJK as character pairs, attachments by extension', () => {
+  const m = msg({ From: 'a@b.test', Subject: 'x' }, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 你好世界');
+  const t = tokenize(m, parseMessage(m));
+  assert.ok(t.includes('skip:a:30'));
+  assert.ok(t.includes('你好') && t.includes('好世'));
+});

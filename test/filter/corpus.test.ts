@@ -1,0 +1,27 @@
+// The real evaluation on the SpamAssassin development corpus: train on the train split, judge
+// the test split. The issue's targets (false positives ≤ 0.2 %, false negatives ≤ 2 %) are NOT
+// met yet (measured 0.80 % / 3.66 %, see bench/results/spam-*.json); this test holds what is
+// achieved, so that a change that makes the filter worse fails, and no ham is ever refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SPAM_CORPUS } from '../helpers/paths.js';
+import { runEval, formatEval } from '../../src/filter/eval/evaluate.js';
+
+const have = fs.existsSync(path.join(SPAM_CORPUS, 'labels.tsv'));
+const skip = have ? false : `corpus not found at ${SPAM_CORPUS} (needs ../shared beside the repo)`;
+
+test('content filter (rules + Bayes) on the test split: no ham refused, errors no worse than measured', { skip, timeout: 180_000 }, async () => {
+  const r = await runEval({ corpus: SPAM_CORPUS, split: 'test', bayes: true, threads: 2 });
+  console.log(formatEval(r));
+  for (const m of r.mistakes) console.log(`  ${m.label} judged ${m.verdict} score ${m.score} p=${m.p?.toFixed(4)} ${path.basename(m.file)}`);
+  assert.equal(r.messages, 1819);
+  assert.equal(r.rejectedHam, 0, 'no ham may be refused');
+  // Measured 10/1245 and 21/574 (2026-11-28); the targets are 2/1245 and 11/574.
+  assert.ok(r.fp <= 10, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 10 measured`);
+  assert.ok(r.fn <= 22, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 21 measured`);
+  // Throughput is measured on a shared machine: only a gross regression fails here; the
+  // 500 msg/s target is measured by bench/spam.ts.
+  assert.ok(r.msgPerSec >= 100, `${r.msgPerSec} msg/s`);
+});

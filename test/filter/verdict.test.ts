@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseMessage } from '../../src/mime/index.js';
+import { decide, bayesPoints, contentSignals, ContentFilter, DEFAULT_THRESHOLDS } from '../../src/filter/verdict.js';
+import { MemoryTokenDb } from '../../src/filter/bayes/token-db.js';
+import { DEFAULT_BAYES } from '../../src/filter/bayes/classifier.js';
+import { msg } from './helpers-msg.js';
+
+test('decide: sums points against the thresholds', () => {
+  const t = { junk: 5, reject: 12 };
+  assert.equal(decide([{ name: 'A', score: 2 }, { name: 'B', score: 2.5 }], t).verdict, 'ham');
+  const s = decide([{ name: 'A', score: 2 }, { name: 'B', score: 3 }], t);
+  assert.equal(s.verdict, 'spam');
+  assert.equal(s.score, 5);
+  assert.equal(decide([{ name: 'A', score: 12.5 }], t).verdict, 'reject');
+  assert.equal(decide([{ name: 'A', score: -3 }, { name: 'X', score: 0.1, refuse: true }], t).verdict, 'reject');
+  assert.equal(decide([{ name: 'A', score: 0 }], t, true).verdict, 'reject');
+  assert.deepEqual(DEFAULT_THRESHOLDS, { junk: 5, reject: 15 });
+});
+
+test('bayesPoints: symmetric, monotonic, clamped, never reaches reject alone', () => {
+  assert.equal(bayesPoints(0.5), 0);
+  assert.ok(bayesPoints(0.99) > bayesPoints(0.9) && bayesPoints(0.9) > 0);
+  assert.ok(bayesPoints(0.01) < 0);
+  assert.ok(bayesPoints(1) <= DEFAULT_THRESHOLDS.reject - 1);
+  assert.ok(bayesPoints(0) >= -10);
+});
+
+test('contentSignals: rules alone without a database, rules + BAYES with one', async () => {
+  const spam = msg({ From: 'a@b.test', Subject: 'CHEAP VIAGRA ONLINE NOW' }, 'Buy viagra, no prescription needed. Click here!!!');
+  const noDb = await contentSignals(spam, parseMessage(spam));
+  assert.ok(noDb.some((s) => s.name === 'PHARMA'));
+  assert.ok(!noDb.some((s) => s.name === 'BAYES'));
+  const db = new MemoryTokenDb();
+  const f = new ContentFilter(db, { bayes: { ...DEFAULT_BAYES, minTrained: 2 } });
+  for (let i = 0; i < 3; i++) {
+    const s = msg({ From: `x${i}@spam.test`, Subject: `cheap viagra ${i}` }, `viagra pills cheap offer ${i}`);
+    const h = msg({ From: `y${i}@ham.test`, Subject: `meeting notes ${i}` }, `agenda for the project meeting ${i}`);
+    await f.learn(0, `s${i}`, s, parseMessage(s), 'spam');
+    await f.learn(0, `h${i}`, h, parseMessage(h), 'ham');
+  }
+  const withDb = await contentSignals(spam, parseMessage(spam), { filter: f });
+  const bayes = withDb.find((s) => s.name === 'BAYES');
+  assert.ok(bayes !== undefined && bayes.score > 0, JSON.stringify(bayes));
+  assert.equal(decide(withDb).verdict !== 'ham', true);
+});
