@@ -27,11 +27,15 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
+/** A DNS server address where nothing listens: lookups fail at once (ECONNREFUSED), so tests
+ * never wait on the host's resolver (a test that needs DNS passes its own --dns or config dns, which wins). */
+const NO_DNS = ['--dns', '127.0.0.1:9'];
+
 /** Starts the whole system in this process on a fresh data folder with SMTP on a free port. */
 export async function startTestSystem(configJson: Record<string, unknown> = {}, dataDir = tempDir()): Promise<TestSystem> {
   // No greeting delay unless a test asks: the pregreet wait would slow every SMTP test.
   const spam = { pregreetMs: 0, ...(configJson.spam as object | undefined) };
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', ...configJson, spam, listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off', pop3: '127.0.0.1:0', pop3s: 'off', ...(configJson.listen as object | undefined) } }));
+  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', dns: NO_DNS[1], ...configJson, spam, listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off', pop3: '127.0.0.1:0', pop3s: 'off', ...(configJson.listen as object | undefined) } }));
   const config = loadConfig({ dataDir });
   const system = await startSystem(config, silentLogger());
   return {
@@ -108,7 +112,7 @@ function canConnect(port: number): Promise<boolean> {
 export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const smtpPort = await freePort();
   const imapPort = await freePort();
-  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--imap', `127.0.0.1:${imapPort}`, '--imaps', 'off', '--pop3', 'off', '--pop3s', 'off', '--hostname', 'mx.fjord.test', '--no-demo', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--imap', `127.0.0.1:${imapPort}`, '--imaps', 'off', '--pop3', 'off', '--pop3s', 'off', '--hostname', 'mx.fjord.test', '--no-demo', ...NO_DNS, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r((exitCode = code))));
