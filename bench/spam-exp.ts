@@ -1,5 +1,9 @@
-// Experiment harness (development aid): featurise the train split once, cache, and run 5-fold CV
-// variants quickly. `node dist/bench/spam-exp.js [--tag name] [--refeat]`
+// Experiment harness (development aid; train split only): featurise once, cache in /tmp/fx, and run
+// 5-fold CV variants quickly, with FN at fixed FP budgets (the frontier) besides the default threshold.
+//   node dist/bench/spam-exp.js [--tag name] [--refeat] [--consistency]
+//     [--variants '[["name",{"familyCaps":{"html":5,"bi":30}}]]']   Bayes option variants
+//     [--bonus '{"rcvdx:rdns-from-dom":-1.5}']   extra points when a token is present (rule prototypes)
+//     [--points '{"scale":3,"min":-3,"max":5}'] [--fp] [--clues file-substring,...]
 import fs from 'node:fs';
 import path from 'node:path';
 import { readCorpus } from '../src/filter/eval/corpus.js';
@@ -13,13 +17,14 @@ const args = process.argv.slice(2);
 const opt = (n: string) => { const i = args.indexOf(n); return i >= 0 ? args[i + 1] : undefined; };
 const corpus = '/work/shared/corpora/spamassassin';
 const tag = opt('--tag') ?? 'base';
+fs.mkdirSync('/tmp/fx', { recursive: true });
 const cacheFile = `/tmp/fx/feats-${tag}.json`;
 const train = readCorpus(corpus).filter((e) => e.split === 'train');
 let feats: MessageFeatures[];
 if (!args.includes('--refeat') && fs.existsSync(cacheFile)) feats = JSON.parse(fs.readFileSync(cacheFile, 'utf8'));
 else {
   const t0 = performance.now();
-  const pool = new EvalPool({ rulesFile: null, tokenize: DEFAULT_TOKENIZE, judge: judgeOptions() }, 2);
+  const pool = new EvalPool({ rulesFile: null, tokenize: { ...DEFAULT_TOKENIZE, consistency: args.includes('--consistency') }, judge: judgeOptions() }, 2);
   try { feats = await pool.map<MessageFeatures>({ op: 'features', files: train.map((e) => e.file), rules: true }); } finally { await pool.close(); }
   console.log(`featurised in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   fs.writeFileSync(cacheFile, JSON.stringify(feats));

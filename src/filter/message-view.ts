@@ -299,6 +299,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.reply_to_diff_domain = replyDomain !== '' && fromAddr !== '' && registrableDomain(replyDomain) !== registrableDomain(fromAddr.split('@')[1] ?? '') ? 1 : 0;
   facts.date_missing = header('date').length === 0 ? 1 : 0;
   facts.msgid_missing = header('message-id').length === 0 ? 1 : 0;
+  receivedFacts(facts, header, fromAddr);
   // Date: against the newest Received stamp (the receiving server's clock), in hours.
   const rcvd = header('received');
   const stamp = rcvd.length > 0 ? parseDate(rcvd[0].slice(rcvd[0].lastIndexOf(';') + 1).trim()) : null;
@@ -308,6 +309,73 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
     raw, parsed, headers, header, plain, htmlSource, html, text, urls, attachments, leaves,
     shape: shapeOf(parsed.tree, 0, { n: 16 }), facts,
   };
+}
+
+const PRIVATE_IP = /^(?:10\.|127\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|0\.|169\.254\.)/;
+const DYNAMIC = /(?:\d{1,3}[-.]\d{1,3}[-.]\d{1,3}|dsl|dial|dyn|pool|cable|dhcp|ppp|modem|client|user|host\d|customer|resid)/i;
+const HOP_FROM = /^from\s+(\S+)\s*(?:\(([^)]*)\))?/i;
+const IPV4 = /\[?(\d{1,3}(?:\.\d{1,3}){3})\]?/;
+const RFC_DATE = /^(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?\s*(?:[+-]\d{4}|[a-z]{1,5})?/i;
+
+interface Hop { helo: string; rdns: string; ip: string; forged: boolean }
+
+/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix, qmail, Exim). */
+function parseHop(r: string): Hop | null {
+  const m = HOP_FROM.exec(r);
+  if (m === null) return null;
+  const helo = m[1].toLowerCase().replace(/^\[|\]$/g, '');
+  const inner = (m[2] ?? '').toLowerCase();
+  const ip = IPV4.exec(inner)?.[1] ?? (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(helo) ? helo : '');
+  let rdns = '';
+  const q = /^helo\s/.test(inner);
+  if (q) rdns = helo; // qmail: "from rdns (HELO helo) (ip)"
+  else { const w = /^([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s/.exec(`${inner} `); if (w !== null && !/^\d+(?:\.\d+){3}$/.test(w[1])) rdns = w[1]; }
+  return { helo: q ? (/^helo\s+(\S+)/.exec(inner)?.[1] ?? '') : helo, rdns, ip, forged: /may be forged/.test(r.toLowerCase()) };
+}
+
+/** Header consistency facts: how the sending side's claims (From, Return-Path, Message-ID, Date,
+ * the Received chain it wrote) fit each other. Legitimate bulk senders are consistent; spam sent
+ * from hijacked or dial-up machines, with forged relays, mostly is not. Every fact is 0 or 1. */
+function receivedFacts(facts: Record<string, number>, header: (n: string) => string[], fromAddr: string): void {
+  const fromDom = registrableDomain(fromAddr.split('@')[1] ?? '');
+  const set = (k: string, on: boolean) => { facts[k] = on ? 1 : 0; };
+  const rp = /@([^>\s]+)/.exec(header('return-path').at(-1) ?? '')?.[1]?.toLowerCase();
+  set('rp_from_same', rp !== undefined && fromDom !== '' && registrableDomain(rp) === fromDom);
+  set('rp_from_diff', rp !== undefined && fromDom !== '' && registrableDomain(rp) !== fromDom);
+  const mid = header('message-id')[0];
+  const midDom = mid === undefined ? '' : registrableDomain((/@([^>\s]+)/.exec(mid)?.[1] ?? '').toLowerCase());
+  set('msgid_other_domain', midDom !== '' && fromDom !== '' && midDom !== fromDom);
+  const rcvd = header('received').slice(0, 20);
+  const hops: Hop[] = [];
+  for (const r of rcvd) { const h = parseHop(r); if (h !== null) hops.push(h); }
+  const seen = new Set<string>();
+  for (const h of hops) { if (h.rdns !== '') seen.add(registrableDomain(h.rdns)); if (h.helo.includes('.')) seen.add(registrableDomain(h.helo)); }
+  set('rcvd_from_dom_seen', fromDom !== '' && seen.has(fromDom));
+  set('rcvd_from_dom_unseen', fromDom !== '' && !seen.has(fromDom));
+  set('rcvd_msgid_dom_seen', midDom !== '' && seen.has(midDom));
+  set('rcvd_msgid_dom_unseen', midDom !== '' && !seen.has(midDom));
+  set('rcvd_may_be_forged', hops.some((h) => h.forged));
+  set('rcvd_helo_bare_ip', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo)));
+  // The first external hop: the bottom-most with a public IP, i.e. where the mail entered.
+  let first: Hop | undefined;
+  for (let i = hops.length - 1; i >= 0; i--) if (hops[i].ip !== '' && !PRIVATE_IP.test(hops[i].ip)) { first = hops[i]; break; }
+  set('rcvdx_none', first === undefined);
+  const noRdns = first !== undefined && (first.rdns === '' || first.rdns === 'unknown');
+  set('rcvdx_no_rdns', noRdns);
+  const rd = first === undefined || noRdns ? '' : registrableDomain(first.rdns);
+  set('rcvdx_dynamic', rd !== '' && DYNAMIC.test(first!.rdns.slice(0, first!.rdns.length - rd.length)));
+  set('rcvdx_from_dom', rd !== '' && rd === fromDom);
+  const heloName = rd !== '' && first!.helo.includes('.') && !/^\d/.test(first!.helo);
+  set('rcvdx_helo_match', heloName && registrableDomain(first!.helo) === rd);
+  set('rcvdx_helo_mismatch', heloName && registrableDomain(first!.helo) !== rd);
+  set('rcvdx_helo_nodot', first !== undefined && !first.helo.includes('.'));
+  // Received time stamps in forms no MTA writes.
+  set('rcvd_date_odd', rcvd.some((r) => { const i = r.lastIndexOf(';'); return i < 0 || !RFC_DATE.test(r.slice(i + 1).trim()); }));
+  const date = header('date')[0];
+  const tz = date === undefined ? null : /([+-])(\d\d)(\d\d)\s*(?:\(.*\))?\s*$/.exec(date);
+  set('date_tz_bad', tz !== null && (Number(tz[2]) > 14 || !['00', '30', '45'].includes(tz[3])));
+  set('date_tz_name', date !== undefined && tz === null && /\b[A-Z]{2,5}\s*$/.test(date));
+  set('date_tz_none', date !== undefined && tz === null && !/\b[A-Z]{2,5}\s*$/.test(date));
 }
 
 function maxLineLength(raw: Buffer): number {

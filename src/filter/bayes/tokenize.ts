@@ -14,6 +14,9 @@ export interface TokenizeOptions {
   maxTextChars: number;
   /** Upper bound on distinct tokens per message. */
   maxTokens: number;
+  /** Header-consistency tokens (hdr:, rcvdx:, rcvd:…-dom-…, date:tz-…) from message-view's
+   * received facts. Off by default: neutral in CV on their own. */
+  consistency?: boolean;
 }
 
 export const DEFAULT_TOKENIZE: TokenizeOptions = { bigrams: true, maxTextChars: 64 * 1024, maxTokens: 5000 };
@@ -215,7 +218,26 @@ function addHeaderTokens(bag: Bag, v: MessageView, opts: TokenizeOptions): void 
     if (!/\bby\s/.test(f)) bag.add('rcvd0:no-by');
   }
   if (rcvd.some((r) => /\bunknown\b.*\[\d/i.test(r))) bag.add('rcvd:no-rdns');
+  if (opts.consistency === true) addConsistencyTokens(bag, v);
 }
+
+/** Header consistency (see receivedFacts in message-view.ts): how the sending side's claims
+ * (From, Return-Path, Message-ID, Date, the Received chain) fit each other. */
+function addConsistencyTokens(bag: Bag, v: MessageView): void {
+  const f = v.facts;
+  for (const [fact, tok] of CONSISTENCY) if ((f[fact] ?? 0) > 0) bag.add(tok);
+}
+
+const CONSISTENCY: [string, string][] = [
+  ['rp_from_same', 'hdr:rp-from-same'], ['rp_from_diff', 'hdr:rp-from-diff'], ['msgid_other_domain', 'msgid:other-domain'],
+  ['rcvd_from_dom_seen', 'rcvd:from-dom-seen'], ['rcvd_from_dom_unseen', 'rcvd:from-dom-unseen'],
+  ['rcvd_msgid_dom_seen', 'rcvd:msgid-dom-seen'], ['rcvd_msgid_dom_unseen', 'rcvd:msgid-dom-unseen'],
+  ['rcvd_may_be_forged', 'rcvd:may-be-forged'], ['rcvd_helo_bare_ip', 'rcvd:helo-bare-ip'],
+  ['rcvdx_none', 'rcvdx:none'], ['rcvdx_no_rdns', 'rcvdx:no-rdns'], ['rcvdx_dynamic', 'rcvdx:rdns-dynamic'],
+  ['rcvdx_from_dom', 'rcvdx:rdns-from-dom'], ['rcvdx_helo_match', 'rcvdx:helo-match'], ['rcvdx_helo_mismatch', 'rcvdx:helo-mismatch'],
+  ['rcvdx_helo_nodot', 'rcvdx:helo-nodot'], ['rcvd_date_odd', 'rcvd:date-odd'],
+  ['date_tz_bad', 'date:tz-bad'], ['date_tz_name', 'date:tz-name'], ['date_tz_none', 'date:tz-none'],
+];
 
 function addStructureTokens(bag: Bag, v: MessageView): void {
   bag.add(`mime:shape:${v.shape.slice(0, 70)}`);
