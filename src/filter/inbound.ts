@@ -67,10 +67,6 @@ export class InboundFilter {
     });
   }
 
-  get enabled(): boolean {
-    return this.config.spam.enabled;
-  }
-
   async connect(ip: string, clientHostname: string): Promise<DoorState & { refuse: Refusal | null }> {
     const r = await this.door.connect(ip, clientHostname);
     return { ip, connect: r, signals: [...r.signals], allowListed: r.allowListed, heloChecked: null, refuse: r.refuse };

@@ -5,6 +5,8 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as packet from 'dns-packet';
+import { before, after, beforeEach } from 'node:test';
+import { createResolver, type Resolver } from '../../src/dns/resolver.js';
 
 export type RecordType = 'A' | 'AAAA' | 'TXT' | 'MX' | 'PTR' | 'CNAME' | 'NS' | 'SPF';
 
@@ -185,4 +187,21 @@ function toAnswer(name: string, r: ZoneRecord): packet.Answer {
     default:
       return { name, type: r.type, ttl, data: r.data as string } as packet.Answer;
   }
+}
+
+/** For a test file: one loopback DNS server and a resolver pointed at it for the whole file,
+ * emptied before each test. The resolver's own timeout is long, so what bounds a lookup in a
+ * test is the code under test. */
+export function loopbackDns(): { readonly dns: TestDnsServer; readonly resolver: Resolver } {
+  const ctx = {} as { dns: TestDnsServer; resolver: Resolver };
+  before(async () => {
+    ctx.dns = await TestDnsServer.start();
+    ctx.resolver = createResolver(ctx.dns.address, 5000);
+  });
+  after(async () => {
+    ctx.resolver.cancel();
+    await ctx.dns.close();
+  });
+  beforeEach(() => ctx.dns.clear());
+  return ctx;
 }
