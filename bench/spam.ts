@@ -50,7 +50,7 @@ async function runSpamAssassin(entries: CorpusEntry[], train: CorpusEntry[], bay
   const port = 17830 + (bayes ? 1 : 0);
   const spamd = spawn('spamd', ['-L', '-x', '--siteconfigpath', cfgDir, '-p', String(port), '-i', '127.0.0.1', '-A', '127.0.0.1',
     '--max-children', '2', '--min-children', '2', '-u', os.userInfo().username === 'root' ? 'nobody' : os.userInfo().username, '-H', home, '-s', 'stderr'],
-  { env: { ...process.env, HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] });
+  { env: { ...process.env, HOME: home }, stdio: ['ignore', 'ignore', 'ignore'] }); // (its log pipe, unread, would fill and block it)
   try {
     // Wait for spamd to answer.
     for (let i = 0; i < 120; i++) {
