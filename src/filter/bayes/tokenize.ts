@@ -206,8 +206,9 @@ function addHeaderTokens(bag: Bag, v: MessageView, opts: TokenizeOptions): void 
   if (ahead > 12) bag.add('date:future');
   else if (ahead < -96) bag.add('date:old');
   // The originating hop (bottom Received): how the mail entered the Internet.
+  // (Not the number of hops: most of them are the receiving side's own relays, which describe
+  // the mailbox, not the mail.)
   const rcvd = v.header('received');
-  bag.add(`rcvd:hops:${bucket(rcvd.length)}`);
   const first = rcvd[rcvd.length - 1];
   if (first !== undefined) {
     const f = first.toLowerCase();
