@@ -1,7 +1,6 @@
 // A raw IMAP client for tests: sends exact command bytes and returns the exact response lines,
 // literals included, so tests can assert on the wire format.
-import net from 'node:net';
-import tls from 'node:tls';
+import { WireTalk, type WireConnectOptions } from './wire-talk.js';
 
 export interface Reply {
   /** Untagged and continuation lines before the tagged one (literals inlined as text). */
@@ -11,72 +10,19 @@ export interface Reply {
   status: 'OK' | 'NO' | 'BAD';
 }
 
-export class ImapTalk {
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
+export class ImapTalk extends WireTalk {
   private tagN = 0;
-  closed = false;
   /** Every line received, for debugging failures. */
   readonly log: string[] = [];
 
-  private constructor(public socket: net.Socket) {
-    this.attach(socket);
-  }
-
-  private attach(socket: net.Socket): void {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  static async connect(port: number, opts: { tls?: boolean; host?: string; localAddress?: string } = {}): Promise<ImapTalk> {
-    const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls
-      ? tls.connect({ port, host, rejectUnauthorized: false })
-      : net.connect({ port, host, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    const t = new ImapTalk(socket);
+  static async connect(port: number, opts: WireConnectOptions = {}): Promise<ImapTalk> {
+    const t = new ImapTalk(await WireTalk.open(port, opts));
     await t.line(); // greeting
     return t;
   }
 
-  /** Upgrades the connection after a STARTTLS OK. */
-  async startTls(): Promise<void> {
-    this.socket.removeAllListeners('data');
-    this.socket.removeAllListeners('close');
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.attach(secure);
-  }
-
-  private async waitData(timeoutMs: number): Promise<void> {
-    if (this.closed) throw new Error('connection closed; got: ' + this.log.slice(-5).join(' | '));
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('timeout waiting for server; got: ' + this.log.slice(-5).join(' | '))), timeoutMs);
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+  protected override context(): string {
+    return '; got: ' + this.log.slice(-5).join(' | ');
   }
 
   /** One response line with any literals inlined ({n}\r\n + bytes kept as-is). */
@@ -121,10 +67,6 @@ export class ImapTalk {
     return `a${++this.tagN}`;
   }
 
-  write(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
   /** Sends `tag command` and waits for its tagged reply. */
   async cmd(command: string, timeoutMs?: number): Promise<Reply> {
     const tag = this.nextTag();
@@ -153,9 +95,5 @@ export class ImapTalk {
 
   async login(user: string, pass = 'secret'): Promise<Reply> {
     return this.cmd(`LOGIN "${user}" "${pass}"`);
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }

@@ -51,6 +51,18 @@ export async function startTestSystem(configJson: Record<string, unknown> = {}, 
   };
 }
 
+/** Runs fn against a fresh in-process system with these accounts (password "secret"), then
+ * stops it whatever happens. */
+export async function withTestSystem(accounts: string[], fn: (sys: TestSystem) => Promise<void>): Promise<void> {
+  const sys = await startTestSystem();
+  try {
+    for (const a of accounts) await addAccount(sys.system, a);
+    await fn(sys);
+  } finally {
+    await sys.stop();
+  }
+}
+
 let hashCache: Promise<string> | null = null;
 /** Adds a domain (if missing) and an account with password "secret" (hash computed once). */
 export async function addAccount(system: RunningSystem, address: string, quota: { bytes?: number; messages?: number } = {}) {

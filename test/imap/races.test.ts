@@ -1,7 +1,7 @@
 // Review: changes committed while a command is between two store reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestSystem, addAccount, type TestSystem } from '../helpers/system.js';
+import { withTestSystem, type TestSystem } from '../helpers/system.js';
 import { ImapTalk } from '../helpers/imap-client.js';
 import { parseMessage } from '../../src/mime/index.js';
 import type { Store } from '../../src/store/types.js';
@@ -22,15 +22,7 @@ async function appendTo(store: Store, mailboxId: number, n: number): Promise<num
   return (await store.append(mailboxId, { raw, parsed: parseMessage(raw) })).uid;
 }
 
-async function withSystem(fn: (sys: TestSystem) => Promise<void>): Promise<void> {
-  const sys = await startTestSystem();
-  try {
-    await addAccount(sys.system, USER);
-    await fn(sys);
-  } finally {
-    await sys.stop();
-  }
-}
+const withSystem = (fn: (sys: TestSystem) => Promise<void>) => withTestSystem([USER], fn);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

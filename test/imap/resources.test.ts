@@ -2,22 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startTestSystem, addAccount, type TestSystem } from '../helpers/system.js';
+import { withTestSystem, type TestSystem } from '../helpers/system.js';
 import { ImapTalk } from '../helpers/imap-client.js';
 import { parseMessage } from '../../src/mime/index.js';
 
 const USER = 'u@x.test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function withSystem(fn: (sys: TestSystem) => Promise<void>): Promise<void> {
-  const sys = await startTestSystem();
-  try {
-    await addAccount(sys.system, USER);
-    await fn(sys);
-  } finally {
-    await sys.stop();
-  }
-}
+const withSystem = (fn: (sys: TestSystem) => Promise<void>) => withTestSystem([USER], fn);
 
 /** The server side of a client connection (same process). */
 function serverSocketOf(client: net.Socket): net.Socket {

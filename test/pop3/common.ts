@@ -1,8 +1,7 @@
 // Shared pieces of the POP3 tests: a raw POP3 client (exact wire lines), bulk seeding through
 // the store, and a python3 poplib driver. Client binaries are located and run with the helpers
 // of the IMAP client tests (async execFile only: the server runs in this process).
-import net from 'node:net';
-import tls from 'node:tls';
+import { WireTalk } from '../helpers/wire-talk.js';
 import { parseMessage } from '../../src/mime/index.js';
 import type { Store } from '../../src/store/types.js';
 
@@ -45,66 +44,13 @@ export function numbered(n: number, to = 'user@fjord.test'): Buffer {
 }
 
 /** A raw POP3 client for wire-level assertions. */
-export class Pop3Talk {
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  closed = false;
+export class Pop3Talk extends WireTalk {
   greeting = '';
 
-  private constructor(public socket: net.Socket) {
-    this.attach(socket);
-  }
-
-  private attach(socket: net.Socket): void {
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
   static async connect(port: number, opts: { tls?: boolean } = {}): Promise<Pop3Talk> {
-    const socket = opts.tls ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : net.connect({ port, host: '127.0.0.1' });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
-      socket.once('error', reject);
-    });
-    const t = new Pop3Talk(socket);
+    const t = new Pop3Talk(await WireTalk.open(port, opts));
     t.greeting = await t.line();
     return t;
-  }
-
-  async startTls(): Promise<void> {
-    this.socket.removeAllListeners('data');
-    this.socket.removeAllListeners('close');
-    const secure = tls.connect({ socket: this.socket, rejectUnauthorized: false });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    this.socket = secure;
-    this.attach(secure);
-  }
-
-  private async waitData(timeoutMs: number): Promise<void> {
-    if (this.closed) throw new Error('connection closed');
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('timeout waiting for the server')), timeoutMs);
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
   }
 
   /** One response line without its CRLF. */
@@ -138,10 +84,6 @@ export class Pop3Talk {
     }
   }
 
-  write(data: string | Buffer): void {
-    this.socket.write(data);
-  }
-
   async cmd(command: string): Promise<string> {
     this.write(command + '\r\n');
     return this.line();
@@ -172,9 +114,5 @@ export class Pop3Talk {
   /** Resolves when the server has closed the connection. */
   async waitClosed(timeoutMs = 5000): Promise<void> {
     while (!this.closed) await this.waitData(timeoutMs);
-  }
-
-  close(): void {
-    this.socket.destroy();
   }
 }
