@@ -5,8 +5,10 @@ import path from 'node:path';
 import os from 'node:os';
 import { parseListen, type ListenAddress } from './listen.js';
 import { parseSpamConfig, type SpamConfig } from './spam.js';
+import { parseOutboundConfig, parseSendingConfig, type OutboundConfig, type SendingConfig } from './outbound.js';
 
 export type { SpamConfig } from './spam.js';
+export type { OutboundConfig, SendingConfig, SendingLimits } from './outbound.js';
 
 export interface Config {
   dataDir: string;
@@ -24,6 +26,10 @@ export interface Config {
     pop3: ListenAddress | null;
     /** POP3 over implicit TLS (995 in production). */
     pop3s: ListenAddress | null;
+    /** Message submission with STARTTLS required before AUTH (587 in production). */
+    submission: ListenAddress | null;
+    /** Message submission over implicit TLS (465 in production, RFC 8314). */
+    submissions: ListenAddress | null;
   };
   smtp: {
     /** Largest message accepted (SIZE), in bytes. */
@@ -71,6 +77,10 @@ export interface Config {
   };
   /** Spam filtering of inbound mail (see spam.ts). */
   spam: SpamConfig;
+  /** The outbound queue: how and how long we try to reach other servers (see outbound.ts). */
+  outbound: OutboundConfig;
+  /** Per-account sending limits and bulk-mail freezing (see outbound.ts). */
+  sending: SendingConfig;
   log: {
     level: string;
   };
@@ -86,13 +96,15 @@ export interface ConfigOverrides {
   imaps?: string;
   pop3?: string;
   pop3s?: string;
+  submission?: string;
+  submissions?: string;
   logLevel?: string;
 }
 
 const DEFAULTS = {
   hostname: os.hostname() || 'localhost',
   dns: null,
-  listen: { smtp: '127.0.0.1:2525', imap: '127.0.0.1:1143', imaps: '127.0.0.1:1993', pop3: '127.0.0.1:1110', pop3s: '127.0.0.1:1995' },
+  listen: { smtp: '127.0.0.1:2525', imap: '127.0.0.1:1143', imaps: '127.0.0.1:1993', pop3: '127.0.0.1:1110', pop3s: '127.0.0.1:1995', submission: '127.0.0.1:1587', submissions: '127.0.0.1:1465' },
   smtp: {
     maxMessageSize: 50 * 1024 * 1024,
     maxBufferedBytes: 1024 * 1024 * 1024,
@@ -178,6 +190,8 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       imaps: parseListen(o.imaps ?? str(listen.imaps, DEFAULTS.listen.imaps, 'listen.imaps') ?? 'off'),
       pop3: parseListen(o.pop3 ?? str(listen.pop3, DEFAULTS.listen.pop3, 'listen.pop3') ?? 'off'),
       pop3s: parseListen(o.pop3s ?? str(listen.pop3s, DEFAULTS.listen.pop3s, 'listen.pop3s') ?? 'off'),
+      submission: parseListen(o.submission ?? str(listen.submission, DEFAULTS.listen.submission, 'listen.submission') ?? 'off'),
+      submissions: parseListen(o.submissions ?? str(listen.submissions, DEFAULTS.listen.submissions, 'listen.submissions') ?? 'off'),
     },
     smtp: {
       maxMessageSize: num(smtp.maxMessageSize, DEFAULTS.smtp.maxMessageSize, 'smtp.maxMessageSize'),
@@ -209,6 +223,8 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       threads: Math.floor(num(delivery.threads, DEFAULTS.delivery.threads, 'delivery.threads')),
     },
     spam: parseSpamConfig(json.spam),
+    outbound: parseOutboundConfig(json.outbound),
+    sending: parseSendingConfig(json.sending),
     log: { level: o.logLevel ?? str(log.level, DEFAULTS.log.level, 'log.level') ?? 'info' },
   };
   if (config.dns) parseListen(config.dns); // validate HOST:PORT early

@@ -35,7 +35,7 @@ const NO_DNS = ['--dns', '127.0.0.1:9'];
 export async function startTestSystem(configJson: Record<string, unknown> = {}, dataDir = tempDir()): Promise<TestSystem> {
   // No greeting delay unless a test asks: the pregreet wait would slow every SMTP test.
   const spam = { pregreetMs: 0, ...(configJson.spam as object | undefined) };
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', dns: NO_DNS[1], ...configJson, spam, listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off', pop3: '127.0.0.1:0', pop3s: 'off', ...(configJson.listen as object | undefined) } }));
+  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ hostname: 'mx.fjord.test', dns: NO_DNS[1], ...configJson, spam, listen: { smtp: '127.0.0.1:0', imap: '127.0.0.1:0', imaps: 'off', pop3: '127.0.0.1:0', pop3s: 'off', submission: '127.0.0.1:0', submissions: '127.0.0.1:0', ...(configJson.listen as object | undefined) } }));
   const config = loadConfig({ dataDir });
   const system = await startSystem(config, silentLogger());
   return {
