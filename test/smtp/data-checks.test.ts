@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scanData } from '../../src/smtp/inbound/data-checks.js';
+import { scanData } from '../../src/smtp/common/data-checks.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 

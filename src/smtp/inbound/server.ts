@@ -3,7 +3,6 @@
 // then store: the 250 after DATA is sent only once the message is fsynced in the inbound spool;
 // the delivery worker moves it into mailboxes afterwards.
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log/logger.js';
 import type { Config } from '../../config/config.js';
 import type { Store } from '../../store/types.js';
@@ -12,9 +11,9 @@ import type { TlsMaterial } from '../../tls/certificate.js';
 import { Spool, SpoolError, newSpoolId } from '../../queue/spool.js';
 import { isValidAddress } from '../../routing/resolve.js';
 import { RecipientCache } from '../../routing/recipient-cache.js';
-import { scanData } from './data-checks.js';
 import { traceHeaders } from './trace-headers.js';
-import { reply, SmtpReply } from './replies.js';
+import { reply } from '../common/replies.js';
+import { SmtpService, sessionTls } from '../common/service.js';
 import type { InboundMeta } from '../../delivery/inbound-meta.js';
 import type { InboundFilter, DoorState } from '../../filter/inbound.js';
 
@@ -38,16 +37,13 @@ interface SessionState {
   door: DoorState | null;
 }
 
-export class InboundSmtp {
-  private readonly server: SMTPServer;
+export class InboundSmtp extends SmtpService {
+  protected readonly server: SMTPServer;
   private readonly state = new WeakMap<SMTPServerSession, SessionState>();
-  private readonly inflight = new Set<Promise<unknown>>();
-  private closing = false;
-  /** Bytes of message data held by all sessions right now (bounded by smtp.maxBufferedBytes). */
-  private heldBytes = 0;
   private readonly recipients: RecipientCache;
 
   constructor(private readonly deps: InboundDeps) {
+    super(deps.logger, deps.config.hostname);
     const { config, tls } = deps;
     this.recipients = new RecipientCache(deps.store);
     this.server = new SMTPServer({
@@ -68,41 +64,9 @@ export class InboundSmtp {
       onConnect: (session, cb) => this.guard(cb, () => this.connect(session)),
       onMailFrom: (address, session, cb) => this.guard(cb, () => this.mailFrom(address, session)),
       onRcptTo: (address, session, cb) => this.guard(cb, () => this.rcptTo(address, session)),
-      onData: (stream, session, cb) => this.track(this.data(stream, session).then((msg) => cb(null, msg), (e) => cb(toSmtpError(e, deps.logger)))),
+      onData: (stream, session, cb) => this.track(this.data(stream, session).then((msg) => cb(null, msg), (e) => cb(this.toSmtpError(e)))),
     });
     this.server.on('error', (err) => deps.logger.warn({ err: err.message }, 'smtp connection error'));
-  }
-
-  listen(host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.server.off('error', reject);
-        resolve(this.server.server.address() as AddressInfo);
-      });
-    });
-  }
-
-  /** Stop accepting, let transactions that are under way finish, then close the rest. */
-  async close(): Promise<void> {
-    this.closing = true;
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
-    const connections = (this.server as unknown as { connections: Set<{ send(code: number, text: string): void; close(): void }> }).connections;
-    for (const c of connections) {
-      c.send(421, `${this.deps.config.hostname} Service shutting down`);
-      c.close();
-    }
-    await closed;
-  }
-
-  private guard(cb: (err?: Error | null) => void, fn: () => Promise<void>): void {
-    this.track(fn().then(() => cb(), (e) => cb(toSmtpError(e, this.deps.logger))));
-  }
-
-  private track(p: Promise<unknown>): void {
-    this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
   }
 
   private session(session: SMTPServerSession): SessionState {
@@ -115,7 +79,7 @@ export class InboundSmtp {
    * clients that talk first are caught (smtp-server answers them 421 "You talk too soon"). */
   private async connect(session: SMTPServerSession): Promise<void> {
     const { filter, config } = this.deps;
-    if (this.closing) throw reply(421, '4.3.2', 'Service shutting down, try again later');
+    this.refuseWhileClosing();
     if (!filter) return;
     const wait = new Promise((r) => setTimeout(r, config.spam.pregreetMs));
     const hostname = session.clientHostname && !session.clientHostname.startsWith('[') ? session.clientHostname : '';
@@ -129,7 +93,7 @@ export class InboundSmtp {
   }
 
   private async mailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
-    if (this.closing) throw reply(421, '4.3.2', 'Service shutting down, try again later');
+    this.refuseWhileClosing();
     const state = this.session(session);
     state.recipients.clear();
     if (address.address !== '' && !isValidAddress(address.address)) {
@@ -167,45 +131,18 @@ export class InboundSmtp {
   }
 
   private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const { config } = this.deps;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let held = 0; // bytes of this message counted in this.heldBytes
-    let over = false;
-    let busy = false;
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > config.smtp.maxMessageSize) over = true;
-        // Messages being received are held in memory: all sessions together stay within a budget.
-        else if (busy || this.heldBytes + chunk.length > config.smtp.maxBufferedBytes) busy = true;
-        else {
-          chunks.push(chunk);
-          held += chunk.length;
-          this.heldBytes += chunk.length;
-        }
-        if ((over || busy) && chunks.length) {
-          chunks.length = 0;
-          this.heldBytes -= held;
-          held = 0;
-        }
-      }
-      if (over || stream.sizeExceeded) throw reply(552, '5.3.4', `Message size exceeds fixed maximum message size ${config.smtp.maxMessageSize}`);
-      if (busy) throw reply(452, '4.3.1', 'Insufficient system resources, try again later');
-      return await this.accept(chunks, size, session);
-    } finally {
-      this.heldBytes -= held;
-    }
+    const data = await this.readData(stream, this.deps.config.smtp);
+    return this.accept(data, session);
   }
 
-  private async accept(chunks: Buffer[], size: number, session: SMTPServerSession): Promise<string> {
+  private async accept(received: Buffer, session: SMTPServerSession): Promise<string> {
     const { spool, logger } = this.deps;
     // The stored message is the trace fields followed by the data: build it with one copy.
     const id = newSpoolId();
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    let data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-    chunks.length = 0;
-    this.check(data, session);
+    let data = received;
+    const size = data.length;
+    this.checkData(data, session, this.deps.config.smtp);
 
     const state = this.session(session);
     const recipients: InboundMeta['recipients'] = [];
@@ -249,23 +186,8 @@ export class InboundSmtp {
     return `Ok: queued as ${id}`;
   }
 
-  /** Refuses data RFC 5321/6152 forbid (and bare line ends, which enable SMTP smuggling). */
-  private check(data: Buffer, session: SMTPServerSession): void {
-    const { config } = this.deps;
-    const facts = scanData(data);
-    if (facts.hasNul) throw reply(554, '5.6.0', 'Message contains NUL characters');
-    if (facts.bareLineEnd && !config.smtp.acceptBareLf) throw reply(554, '5.6.0', 'Message contains bare CR or LF line endings (RFC 5321 section 2.3.8)');
-    if (facts.longLine) throw reply(554, '5.6.0', 'Message contains a line longer than 998 characters (RFC 5321 section 4.5.3.1.6)');
-    const args = session.envelope.mailFrom ? ((session.envelope.mailFrom as SMTPServerAddress).args as Record<string, string> | false) : false;
-    const declared8bit = typeof (args || {}).BODY === 'string' && (args as Record<string, string>).BODY.toUpperCase() === '8BITMIME';
-    if (facts.eightBit && !declared8bit && !session.envelope.smtpUtf8 && !config.smtp.accept8bitWithout8bitmime) {
-      throw reply(554, '5.6.0', '8-bit data requires BODY=8BITMIME (RFC 6152)');
-    }
-  }
-
   private traceFor(session: SMTPServerSession, id: string, mailFrom: string): string {
-    const socket = session as unknown as { secure?: boolean; tlsOptions?: { name?: string; version?: string } | false };
-    const tls = socket.secure && socket.tlsOptions ? { protocol: socket.tlsOptions.version ?? 'TLS', cipher: socket.tlsOptions.name ?? 'unknown' } : null;
+    const tls = sessionTls(session);
     return traceHeaders({
       mailFrom,
       heloName: session.hostNameAppearsAs ?? '',
@@ -279,10 +201,4 @@ export class InboundSmtp {
       date: new Date(),
     });
   }
-}
-
-function toSmtpError(e: unknown, logger: Logger): Error {
-  if (e instanceof SmtpReply) return e;
-  logger.error({ err: e instanceof Error ? e.message : String(e) }, 'smtp transaction failed');
-  return reply(451, '4.3.0', 'Local error in processing, try again later');
 }
