@@ -9,6 +9,9 @@ import * as mail from './commands/mail.js';
 import * as reputation from './commands/reputation.js';
 import * as quarantine from './commands/quarantine.js';
 import * as spam from './commands/spam.js';
+import * as queue from './commands/queue.js';
+import * as dkim from './commands/dkim.js';
+import * as dns from './commands/dns.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
   serve: { run: serve.serveCommand, usage: serve.usage },
@@ -19,6 +22,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: 
   reputation: { run: reputation.reputationCommand, usage: reputation.usage },
   quarantine: { run: quarantine.quarantineCommand, usage: quarantine.usage },
   spam: { run: spam.spamCommand, usage: spam.usage },
+  queue: { run: queue.queueCommand, usage: queue.usage },
+  dkim: { run: dkim.dkimCommand, usage: dkim.usage },
+  dns: { run: dns.dnsCommand, usage: dns.usage },
 };
 
 function help(): string {

@@ -160,6 +160,29 @@ export interface QuarantineEntry {
   origin: MessageOrigin | null;
 }
 
+export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
+
+/** A DKIM key to store: what signs (private) and what DNS publishes (public). */
+export interface NewDkimKey {
+  /** The s= of signatures and the `<selector>._domainkey` DNS label; unique within the domain. */
+  selector: string;
+  algorithm: DkimAlgorithm;
+  /** PKCS#8 PEM. */
+  privateKey: string;
+  /** The p= value of the DNS record, base64 (SPKI for RSA, the raw 32 octets for Ed25519). */
+  publicKey: string;
+}
+
+/** A stored DKIM signing key of a local domain. Active keys sign; retired ones are kept so that
+ * their DNS records can stay published while mail signed with them may still be verified. */
+export interface DkimKey extends NewDkimKey {
+  id: number;
+  domain: string;
+  active: boolean;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
 export interface DeliveryItem extends NewMessage {
   /** Idempotency key (queue id + recipient): a key already delivered yields 'duplicate', so a
    * queue entry redelivered after a crash lands exactly once. */
@@ -233,6 +256,46 @@ export interface QuotaUsage {
   usedMessages: number;
   quotaBytes: number;
   quotaMessages: number;
+}
+
+/** A message an account submitted, as the sending limits count it. */
+export interface SentMessage {
+  at: Date;
+  queueId: string;
+  messageId: string;
+  bodyHash: string;
+  /** Carried List-Unsubscribe or Precedence: bulk/list/junk. */
+  bulk: boolean;
+  recipients: string[];
+}
+
+export type SendingEventKind = 'bounce' | 'complaint';
+
+/** Whether an account may send; events before countFrom are forgiven (an admin unfroze it). */
+export interface SendingState {
+  frozenAt: Date | null;
+  reason: string | null;
+  countFrom: Date | null;
+}
+
+export interface SendingStats {
+  messagesLastHour: number;
+  messagesLastDay: number;
+  /** Distinct recipients in the last 24 hours. */
+  recipientsLastDay: number;
+  /** Over the bulk-score window (since `since`). */
+  window: {
+    since: Date;
+    recipients: number;
+    /** Recipients the account had never written to before. */
+    newRecipients: number;
+    /** Recipients of messages with bulk-mail headers. */
+    bulkRecipients: number;
+    /** Bodies sent to the most distinct recipients (top 5). */
+    fanout: { bodyHash: string; recipients: number }[];
+    bounces: number;
+    complaints: number;
+  };
 }
 
 export interface Store {
@@ -349,6 +412,32 @@ export interface Store {
   removeQuarantined(ids: number[]): Promise<number>;
   /** Removes entries that expired before `now`; returns how many. */
   purgeQuarantine(now: Date): Promise<number>;
+
+  // DKIM signing keys of local domains (removed with their domain)
+  /** Stores keys for a domain in one transaction and returns the domain's active keys after it.
+   * `retireActive`: the keys active before become retired (rotation). `ifNoneActive`: store
+   * nothing when the domain already has an active key (so concurrent first uses generate once).
+   * A selector the domain already has is refused with 'exists'. */
+  addDkimKeys(domain: string, keys: NewDkimKey[], opts?: { retireActive?: boolean; ifNoneActive?: boolean }): Promise<DkimKey[]>;
+  /** Keys of one domain or of all, active and retired, by domain then age (oldest first). */
+  listDkimKeys(domain?: string): Promise<DkimKey[]>;
+  /** Stops signing with a key (kept for its DNS record); a retired key stays as it is. */
+  retireDkimKey(domain: string, selector: string): Promise<void>;
+
+  // Sending limits: what each account sent, bounces and complaints, freeze state, identities
+  recordSentMessage(accountId: number, m: SentMessage): Promise<void>;
+  recordSendingEvent(accountId: number, kind: SendingEventKind, at: Date, detail: { rcpt?: string; messageId?: string }): Promise<void>;
+  /** Whether the account sent to rcpt since the given time. */
+  sentToSince(accountId: number, rcpt: string, since: Date): Promise<boolean>;
+  sendingStats(accountId: number, now: Date, windowSeconds: number): Promise<SendingStats>;
+  /** The account that sent the message with this Message-ID (for complaint reports), if any. */
+  findSentMessage(messageId: string): Promise<{ accountId: number; at: Date } | null>;
+  getSendingState(accountId: number): Promise<SendingState>;
+  setSendingState(accountId: number, s: SendingState): Promise<void>;
+  /** Removes counters older than `before`; returns rows removed. */
+  pruneSending(before: Date): Promise<number>;
+  listSendingIdentities(accountId: number): Promise<string[]>;
+  setSendingIdentity(accountId: number, address: string, on: boolean): Promise<void>;
 
   // Small server-wide key/value settings (e.g. whether the demo account was created)
   getSetting(key: string): Promise<string | null>;

@@ -1,5 +1,10 @@
+// `fjord domain add|list|remove`: the local domains. Adding one also generates its DKIM keys and
+// prints the DNS records to publish for it.
 import { parse, configFrom, need, UsageError } from '../args.js';
 import { withStore } from './with-store.js';
+import { ensureDkimKeys } from '../../dkim/keys.js';
+import { zoneText } from '../../dns/records.js';
+import { domainRecords } from './dns.js';
 
 export const usage = 'fjord domain add|list|remove [NAME] [--data DIR] [--config FILE]';
 
@@ -12,6 +17,10 @@ export async function domainCommand(argv: string[]): Promise<void> {
       case 'add': {
         const d = await store.addDomain(need(positionals, 1, 'domain name'));
         console.log(`domain ${d.name} added`);
+        const keys = await ensureDkimKeys(store, d.name);
+        console.log(`DKIM keys: ${keys.map((k) => `${k.selector} (${k.algorithm})`).join(', ')}`);
+        console.log(`Publish these DNS records (fjord dns records ${d.name} prints them again, fjord dns check ${d.name} checks them):\n`);
+        process.stdout.write(zoneText(await domainRecords(store, config, d.name)));
         return;
       }
       case 'list': {

@@ -2,6 +2,7 @@
 // applied; at open every missing one runs, in order, inside one IMMEDIATE transaction, so an
 // older data folder is upgraded in place (and two processes opening it at once don't race).
 // A later schema change is one more function appended to MIGRATIONS — never edit a shipped one.
+import { SENDING_SCHEMA } from './sending.js';
 import type Database from 'better-sqlite3';
 
 export type Migration = (db: Database.Database) => void;
@@ -230,6 +231,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX quarantine_account ON quarantine(account_id, at);
       CREATE INDEX quarantine_expires ON quarantine(expires_at);
     `);
+  },
+  // v5: DKIM signing keys of local domains (removed with the domain). Retired keys stay, with
+  // the time they were retired, so their DNS records can be kept for a grace period. The
+  // cascade needs foreign_keys=ON (db.ts sets it on every connection).
+  (db) => {
+    db.exec(`
+      CREATE TABLE dkim_keys (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        selector TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        retired_at INTEGER,
+        UNIQUE (domain_id, selector)
+      );
+    `);
+  },
+  // v6: sending limits: submitted messages and their recipients (hourly/daily counts, bulk
+  // signals), bounces and complaints, recipients each account ever wrote to, freeze state, and
+  // sender identities granted by the operator (see sending.ts).
+  (db) => {
+    db.exec(SENDING_SCHEMA);
   },
 ];
 

@@ -12,8 +12,8 @@
 //
 // This class is a facade: the work is done by the modules next to it, each a set of functions
 // taking the shared StoreDb context (db.ts): directory.ts (settings, domains, aliases),
-// accounts.ts, mailboxes.ts, messages-insert.ts, messages-read.ts, messages-update.ts, and the
-// change feed (change-feed.ts).
+// accounts.ts, mailboxes.ts, messages-insert.ts, messages-read.ts, messages-update.ts, the
+// change feed (change-feed.ts), spam.ts and dkim.ts (DKIM signing keys).
 import type Database from 'better-sqlite3';
 import type { BlobStore } from '../blobs.js';
 import type {
@@ -44,6 +44,12 @@ import type {
   SpamReport,
   SpamVerdict,
   TokenCounts,
+  DkimKey,
+  NewDkimKey,
+  SendingEventKind,
+  SendingState,
+  SendingStats,
+  SentMessage,
 } from '../types.js';
 import * as accounts from './accounts.js';
 import { openDatabase, StoreDb, type SqliteStoreOptions } from './db.js';
@@ -53,6 +59,8 @@ import * as insert from './messages-insert.js';
 import * as read from './messages-read.js';
 import * as update from './messages-update.js';
 import * as spam from './spam.js';
+import * as dkim from './dkim.js';
+import * as sending from './sending.js';
 import { parseEmailId } from './rows.js';
 
 export type { SqliteStoreOptions } from './db.js';
@@ -248,4 +256,31 @@ export class SqliteStore implements Store {
   getQuarantined(id: number): Promise<{ entry: QuarantineEntry; raw: Buffer } | null> { return this.sync(() => spam.getQuarantined(this.ctx, id)); }
   removeQuarantined(ids: number[]): Promise<number> { return this.sync(() => spam.removeQuarantined(this.ctx, ids)); }
   purgeQuarantine(now: Date): Promise<number> { return this.sync(() => spam.purgeQuarantine(this.ctx, now)); }
+
+  // ---------------------------------------------------------------- sending limits
+
+  recordSentMessage(accountId: number, m: SentMessage): Promise<void> { return this.sync(() => sending.recordSentMessage(this.ctx, accountId, m)); }
+  recordSendingEvent(accountId: number, kind: SendingEventKind, at: Date, detail: { rcpt?: string; messageId?: string }): Promise<void> {
+    return this.sync(() => sending.recordSendingEvent(this.ctx, accountId, kind, at, detail));
+  }
+  sentToSince(accountId: number, rcpt: string, since: Date): Promise<boolean> { return this.sync(() => sending.sentToSince(this.ctx, accountId, rcpt, since)); }
+  sendingStats(accountId: number, now: Date, windowSeconds: number): Promise<SendingStats> {
+    return this.sync(() => sending.sendingStats(this.ctx, accountId, now, windowSeconds));
+  }
+  findSentMessage(messageId: string): Promise<{ accountId: number; at: Date } | null> { return this.sync(() => sending.findSentMessage(this.ctx, messageId)); }
+  getSendingState(accountId: number): Promise<SendingState> { return this.sync(() => sending.getSendingState(this.ctx, accountId)); }
+  setSendingState(accountId: number, st: SendingState): Promise<void> { return this.sync(() => sending.setSendingState(this.ctx, accountId, st)); }
+  pruneSending(before: Date): Promise<number> { return this.sync(() => sending.pruneSending(this.ctx, before)); }
+  listSendingIdentities(accountId: number): Promise<string[]> { return this.sync(() => sending.listSendingIdentities(this.ctx, accountId)); }
+  setSendingIdentity(accountId: number, address: string, on: boolean): Promise<void> {
+    return this.sync(() => sending.setSendingIdentity(this.ctx, accountId, address, on));
+  }
+
+  // ---------------------------------------------------------------- DKIM keys
+
+  addDkimKeys(domain: string, keys: NewDkimKey[], opts?: { retireActive?: boolean; ifNoneActive?: boolean }): Promise<DkimKey[]> {
+    return this.sync(() => dkim.addDkimKeys(this.ctx, domain, keys, opts));
+  }
+  listDkimKeys(domain?: string): Promise<DkimKey[]> { return this.sync(() => dkim.listDkimKeys(this.ctx, domain)); }
+  retireDkimKey(domain: string, selector: string): Promise<void> { return this.sync(() => dkim.retireDkimKey(this.ctx, domain, selector)); }
 }

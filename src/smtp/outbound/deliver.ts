@@ -1,0 +1,178 @@
+// Delivering everything due for one destination domain: route (MX / implicit MX / null MX),
+// MTA-STS, then one connection at a time over the MX hosts and their addresses in order. A
+// connection carries every message for the domain in sequence (RSET between them, up to
+// outbound.messagesPerConnection), each message in one transaction with all its recipients at
+// this domain. Results are handed to `record` per transaction as soon as the remote has
+// answered, before anything else is sent, so the caller can commit them first.
+import type { Readable } from 'node:stream';
+import type { Config } from '../../config/config.js';
+import type { Resolver } from '../../dns/resolver.js';
+import type { Logger } from '../../log/logger.js';
+import { resolveRoute } from './mx.js';
+import type { MtaSts } from './mta-sts.js';
+import type { StsPolicy } from './mta-sts-policy.js';
+import { planHosts, type TlsMode } from './tls-policy.js';
+import { SessionError, SmtpSession } from './smtp-session.js';
+import { classify, localReply, type Outcome } from './reply.js';
+
+export interface DeliveryMessage {
+  id: string;
+  mailFrom: string;
+  size: number;
+  eightBit: boolean;
+  /** Recipients of this message at this destination that are due. */
+  recipients: { index: number; address: string }[];
+}
+
+export interface RecipientResult {
+  index: number;
+  address: string;
+  outcome: Outcome;
+  reply: string;
+  /** "mx.example.com[192.0.2.1]" when the reply came from (or concerns) a remote host. */
+  remoteMta: string | null;
+}
+
+export interface DestinationContext {
+  config: Config;
+  resolver: Resolver;
+  logger: Logger;
+  sts: MtaSts;
+  /** Trusted CAs (PEM) for verified TLS. */
+  ca: string[];
+  /** The message body, or null when the message was deleted meanwhile. */
+  openBody(id: string): Promise<Readable | null>;
+  /** Called once per transaction (or per message given up on), synchronously, right after the reply. */
+  record(messageId: string, results: RecipientResult[]): void;
+  /** True once the sender is shutting down: start nothing new. */
+  stopping(): boolean;
+  /** Registers a live session so shutdown can drop it; returns the unregister function. */
+  track(session: SmtpSession): () => void;
+}
+
+/** Recipients per transaction (RFC 5321 §4.5.3.1.8 requires servers to take at least 100). */
+const MAX_RCPTS = 100;
+
+interface Tx {
+  message: DeliveryMessage;
+  rcpts: { index: number; address: string }[];
+}
+
+export async function deliverDestination(ctx: DestinationContext, domain: string, messages: DeliveryMessage[]): Promise<void> {
+  const log = ctx.logger.child({ domain });
+  /** The same verdict of our own for every recipient (no remote involved). */
+  const all = (reply: string) => {
+    for (const m of messages) ctx.record(m.id, m.recipients.map((r) => ({ index: r.index, address: r.address, outcome: classify(reply), reply, remoteMta: null })));
+  };
+
+  const route = await resolveRoute(ctx.resolver, domain);
+  if (route.kind === 'null-mx') {
+    // RFC 7505 §4.1: no attempt, no retry
+    return all(localReply('556', '5.1.10', `Recipient address rejected: ${domain} accepts no mail (null MX)`));
+  }
+  if (route.kind === 'error') return all(route.reply);
+
+  let sts: StsPolicy | null = null;
+  try {
+    sts = await ctx.sts.policyFor(domain);
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, 'mta-sts lookup failed');
+  }
+  const plan = planHosts(route.hosts, sts);
+  if (plan.report && plan.excluded.length) log.warn({ excluded: plan.excluded, policy: sts?.mx }, 'mta-sts testing: MX hosts not listed in the policy (enforce would skip them)');
+  if (plan.hosts.length === 0) {
+    return all(localReply('451', '4.7.5', `MTA-STS policy of ${domain} lists none of its MX hosts (${plan.excluded.join(', ')})`));
+  }
+
+  const queue: Tx[] = [];
+  for (const m of messages) for (let i = 0; i < m.recipients.length; i += MAX_RCPTS) queue.push({ message: m, rcpts: m.recipients.slice(i, i + MAX_RCPTS) });
+  const candidates = plan.hosts.flatMap((h) => h.addresses.map((ip) => ({ host: h.name, ip })));
+  const perConnection = Math.max(1, ctx.config.outbound.messagesPerConnection);
+  let lastFailure = localReply('451', '4.4.1', `no MX host of ${domain} could be reached`);
+  let lastRemote: string | null = null;
+
+  for (let ci = 0; ci < candidates.length && queue.length && !ctx.stopping(); ) {
+    const { host, ip } = candidates[ci];
+    let session: SmtpSession;
+    try {
+      session = await openSession(ctx, host, ip, plan.tls);
+    } catch (e) {
+      const err = e as SessionError;
+      // Remote-MTA only when that host said something; a failure to connect is our own finding
+      lastRemote = err.reply ? `${host}[${ip}]` : null;
+      lastFailure =
+        plan.tls === 'verify' && err.tlsFailure
+          ? localReply('451', '4.7.5', `TLS required by the MTA-STS policy of ${domain} failed: ${err.message}`)
+          : localReply('451', '4.4.1', err.reply ? `host ${host}[${ip}] refused the session: ${err.reply}` : `connect failed: ${err.message}`);
+      log.info({ mx: `${host}[${ip}]`, err: err.message }, 'outbound connection failed');
+      ci++;
+      continue;
+    }
+    if (plan.report) {
+      const t = session.tlsInfo();
+      if (!t || !t.authorized) log.warn({ mx: session.remote, tls: t }, 'mta-sts testing: no valid TLS for this MX (enforce would defer)');
+    }
+    const untrack = ctx.track(session);
+    let sent = 0;
+    let broken = false;
+    try {
+      while (queue.length && sent < perConnection && !ctx.stopping()) {
+        const tx = queue[0];
+        if (sent > 0 && !(await session.reset())) {
+          broken = true;
+          lastFailure = localReply('451', '4.4.2', `${session.remote}: RSET failed, connection lost`);
+          break;
+        }
+        const body = await ctx.openBody(tx.message.id);
+        if (!body) {
+          queue.shift(); // deleted meanwhile (`fjord queue delete`)
+          continue;
+        }
+        const r = await session.send({ mailFrom: tx.message.mailFrom, rcpts: tx.rcpts.map((x) => x.address), body, size: tx.message.size, eightBit: tx.message.eightBit });
+        if (r.kind === 'broken') {
+          broken = true;
+          lastRemote = r.reply ? session.remote : null;
+          lastFailure = r.reply && /^4/.test(r.reply) ? r.reply : localReply('451', '4.4.2', `lost connection with ${r.reason}${r.reply ? ` (${r.reply})` : ''}`);
+          log.info({ mx: session.remote, reason: r.reason }, 'outbound transaction broken');
+          break;
+        }
+        queue.shift();
+        sent++;
+        ctx.record(
+          tx.message.id,
+          tx.rcpts.map((x) => {
+            const reply = r.replies.get(x.address) ?? localReply('451', '4.4.2', `no reply for <${x.address}> from ${session.remote}`);
+            return { index: x.index, address: x.address, outcome: classify(reply), reply, remoteMta: session.remote };
+          }),
+        );
+      }
+    } finally {
+      if (broken) session.destroy();
+      else session.quit();
+      untrack();
+    }
+    // a broken session moves on to the next address; a full one reconnects to the same
+    if (broken) ci++;
+  }
+
+  if (queue.length && !ctx.stopping()) {
+    for (const tx of queue) {
+      ctx.record(tx.message.id, tx.rcpts.map((x) => ({ index: x.index, address: x.address, outcome: 'deferred', reply: lastFailure, remoteMta: lastRemote })));
+    }
+  }
+}
+
+async function openSession(ctx: DestinationContext, host: string, ip: string, tls: TlsMode): Promise<SmtpSession> {
+  const o = ctx.config.outbound;
+  const base = { ip, port: o.port, mxHost: host, helo: ctx.config.hostname, ca: ctx.ca, connectTimeout: o.connectTimeout, commandTimeout: o.commandTimeout, dataTimeout: o.dataTimeout };
+  try {
+    return await SmtpSession.open({ ...base, tls });
+  } catch (e) {
+    // Opportunistic TLS that fails in the handshake: plain text beats not delivering (RFC 7435).
+    if (tls === 'opportunistic' && e instanceof SessionError && e.tlsFailure) {
+      ctx.logger.info({ mx: `${host}[${ip}]`, err: e.message }, 'STARTTLS failed; retrying in plain text');
+      return await SmtpSession.open({ ...base, tls: 'none' });
+    }
+    throw e;
+  }
+}
