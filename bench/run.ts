@@ -6,6 +6,7 @@ import { REPO_ROOT } from '../test/helpers/paths.js';
 import { benchSmtpInbound, type SmtpBenchResult } from './smtp-inbound.js';
 import { benchStoreRead } from './store-read.js';
 import { benchPop3, describePop3 } from './pop3.js';
+import { benchOutbound } from './outbound.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown> = {
@@ -47,6 +48,13 @@ if (!only || only === 'pop3') {
   const p = await benchPop3();
   for (const line of describePop3(p)) console.log(line);
   results.pop3 = p;
+}
+
+if (!only || only === 'outbound') {
+  // Submission → outbound queue → 20 remote domains (all smtp-sink), fsync on.
+  const o = await benchOutbound();
+  console.log(`submission→outbound→smtp-sink, ${o.size / 1000} KB, ${o.clients} clients, ${o.destinations} destinations, fsync on: ${o.acceptedPerSec} msg/s accepted, ${o.deliveredPerSec} msg/s delivered (${o.messages} messages)`);
+  results.outbound = o;
 }
 
 const dir = path.join(REPO_ROOT, 'bench', 'results');

@@ -24,13 +24,30 @@ import { DataLock } from './data-lock.js';
 import { InboundFilter } from '../filter/inbound.js';
 import { ContentFilter } from '../filter/verdict.js';
 import { JunkFeedback } from '../filter/feedback.js';
+import { SubmissionSmtp } from '../smtp/submission/server.js';
+import { OutboundQueue } from '../smtp/outbound/queue.js';
+import { OutboundSender } from '../smtp/outbound/sender.js';
+import { SendingLimiter } from '../limits/sending/guard.js';
+import { parseFeedbackReport } from '../limits/sending/arf.js';
+import { ensureDkimKeys } from '../dkim/keys.js';
+import { signMessage } from '../dkim/sign.js';
+import { newSpoolId } from '../queue/spool.js';
+import { resolveRecipient } from '../routing/resolve.js';
 
 export interface RunningSystem {
   config: Config;
   store: Store;
   worker: DeliveryWorker;
   /** Bound addresses of the listeners that are on. */
-  addresses: { smtp: AddressInfo | null; imap: AddressInfo | null; imaps: AddressInfo | null; pop3: AddressInfo | null; pop3s: AddressInfo | null };
+  addresses: {
+    smtp: AddressInfo | null; imap: AddressInfo | null; imaps: AddressInfo | null; pop3: AddressInfo | null; pop3s: AddressInfo | null;
+    submission: AddressInfo | null; submissions: AddressInfo | null;
+  };
+  /** Mail waiting to go to other servers, and what sends it. */
+  outbound: OutboundQueue;
+  outboundSender: OutboundSender;
+  /** Per-account sending limits (bounces and complaints are reported here). */
+  sending: SendingLimiter;
   /** "User says spam / not spam" reports from IMAP (the spam filter subscribes here). */
   onJunkReport(listener: (r: JunkReport) => void): () => void;
   /** Resolves when every user junk report so far has trained the filter and been recorded. */
@@ -69,8 +86,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     onDelivered: config.delivery.threads > 0 ? () => store.poke() : undefined,
   });
 
-  const addresses: RunningSystem['addresses'] = { smtp: null, imap: null, imaps: null, pop3: null, pop3s: null };
+  const addresses: RunningSystem['addresses'] = { smtp: null, imap: null, imaps: null, pop3: null, pop3s: null, submission: null, submissions: null };
   let smtp: InboundSmtp | null = null;
+  const submissions: SubmissionSmtp[] = [];
   let imap: ImapServer | null = null;
   let pop3: Pop3Server | null = null;
   const junkListeners = new Set<(r: JunkReport) => void>();
@@ -89,11 +107,81 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   const purgeTimer = setInterval(() => void purgeQuarantine(), 3600_000);
   purgeTimer.unref();
   const passwords = new PasswordVerifier();
+
+  // Mail we make or our users submit to local accounts goes through the inbound spool like any
+  // other: durable before the caller's 250, delivered by the same worker.
+  const deliverLocal = async (meta: InboundMeta, body: Buffer) => {
+    const id = newSpoolId();
+    await spool.put(meta, body, id);
+    worker.enqueue(id, { meta, body });
+  };
+  /** System mail (DSNs, admin notices) to one local address; throws when it is not local. */
+  const deliverSystemMail = async (to: string, raw: Buffer) => {
+    const r = await resolveRecipient(store, to);
+    if (r.kind !== 'local') throw new Error(`${to} is not a local address`);
+    await deliverLocal({ v: 1, receivedAt: Date.now(), mailFrom: '', recipients: r.accounts.map((account) => ({ rcpt: to, account })), client: { ip: '127.0.0.1', helo: config.hostname } },
+      Buffer.concat([Buffer.from('Return-Path: <>\r\n'), raw]));
+  };
+  const sendingLog = logger.child({ svc: 'sending' });
+  const sending = new SendingLimiter(store, config, sendingLog, deliverSystemMail);
+  const outbound = OutboundQueue.open(config.dataDir);
+  const outboundSender = new OutboundSender({
+    queue: outbound, config, resolver, logger: logger.child({ svc: 'outbound' }),
+    // DSNs and delay warnings go to the (local) sender's mailbox; never to anyone else.
+    deliverLocal: deliverSystemMail,
+    isLocal: async (a) => (await resolveRecipient(store, a)).kind === 'local',
+    // Remote refusals count against the sending account (bounce rate is a bulk signal).
+    onResult: (r) => {
+      if (r.status === 'failed' && r.accountId !== null) void sending.bounced(r.accountId, r.rcpt).catch((e: Error) => sendingLog.warn({ err: e.message }, 'bounce not counted'));
+    },
+  });
+  const abuseAddress = async () => config.sending.abuse ?? ((await store.listDomains())[0] ? `abuse@${(await store.listDomains())[0]!.name}` : null);
+  // Complaints (ARF) arriving at the abuse address count against the account that sent the original.
+  const watchComplaints = (meta: InboundMeta, body: Buffer) => {
+    void (async () => {
+      const abuse = await abuseAddress();
+      if (!abuse || !meta.recipients.some((r) => r.rcpt.toLowerCase() === abuse)) return;
+      const report = parseFeedbackReport(body);
+      if (!report?.messageId || report.feedbackType === 'not-spam') return;
+      const sent = await store.findSentMessage(report.messageId);
+      if (!sent) return;
+      sendingLog.info({ accountId: sent.accountId, messageId: report.messageId, type: report.feedbackType }, 'complaint received');
+      await sending.complaint(sent.accountId, report.messageId);
+    })().catch((e: Error) => sendingLog.warn({ err: e.message }, 'complaint report not processed'));
+  };
+  const sign = async (raw: Buffer, domain: string) => {
+    if (!(await store.getDomain(domain))) return '';
+    return (await signMessage(raw, domain, await ensureDkimKeys(store, domain))).toString('latin1');
+  };
   try {
     if (config.listen.smtp) {
-      smtp = new InboundSmtp({ config, store, spool, resolver, tls, filter, logger: logger.child({ svc: 'smtp' }), onQueued: (id, entry) => worker.enqueue(id, entry) });
+      smtp = new InboundSmtp({
+        config, store, spool, resolver, tls, filter, logger: logger.child({ svc: 'smtp' }),
+        onQueued: (id, entry) => {
+          worker.enqueue(id, entry);
+          watchComplaints(entry.meta, entry.body);
+        },
+      });
       addresses.smtp = await smtp.listen(config.listen.smtp.host, config.listen.smtp.port);
       logger.info({ listen: formatListen({ host: addresses.smtp.address, port: addresses.smtp.port }) }, 'smtp listening');
+    }
+    for (const [key, implicit] of [['submission', false], ['submissions', true]] as const) {
+      const l = config.listen[key];
+      if (!l) continue;
+      const server = new SubmissionSmtp({
+        config, store, tls, passwords, logger: logger.child({ svc: key }), deliverLocal,
+        enqueueRemote: async (env, body) => {
+          const id = await outbound.enqueue(env, body);
+          outboundSender.kick();
+          return id;
+        },
+        sign,
+        identities: (a) => store.listSendingIdentities(a.id),
+        guard: sending,
+      }, implicit);
+      submissions.push(server);
+      addresses[key] = await server.listen(l.host, l.port);
+      logger.info({ listen: formatListen({ host: addresses[key]!.address, port: addresses[key]!.port }) }, `${key} listening`);
     }
     if (config.listen.imap || config.listen.imaps) {
       imap = new ImapServer({
@@ -125,6 +213,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   } catch (e) {
     clearInterval(purgeTimer);
     if (smtp) await smtp.close();
+    for (const sub of submissions) await sub.close();
+    await outboundSender.stop();
+    outbound.close();
     if (imap) await imap.close();
     if (pop3) await pop3.close();
     await worker.stop();
@@ -134,18 +225,23 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   }
   // Listeners first, then the backlog: a server that cannot bind must not start delivering.
   worker.start();
+  outboundSender.start();
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('shutting down');
       if (smtp) await smtp.close();
+      for (const sub of submissions) await sub.close();
+      // Before the delivery worker drains: the sender may still hand it DSNs.
+      await outboundSender.stop();
       if (imap) await imap.close();
       if (pop3) await pop3.close();
       await Promise.race([worker.idle(), new Promise((r) => setTimeout(r, DRAIN_ON_STOP_MS).unref())]);
       await worker.stop();
       clearInterval(purgeTimer);
       if (feedback) await feedback.idle();
+      outbound.close();
       await store.close();
       lock.release();
       logger.info('stopped');
@@ -158,5 +254,5 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   const spamFeedbackIdle = async () => {
     if (feedback) await feedback.idle();
   };
-  return { config, store, worker, addresses, stop, onJunkReport, spamFeedbackIdle };
+  return { config, store, worker, addresses, outbound, outboundSender, sending, stop, onJunkReport, spamFeedbackIdle };
 }

@@ -29,7 +29,9 @@ export function splitAddress(address: string): { local: string; domain: string }
   return { local: address.slice(0, at), domain: address.slice(at + 1).toLowerCase() };
 }
 
-export async function resolveRecipient(store: Store, address: string): Promise<Resolution> {
+/** Local accounts reached by an address. `catchAll: false` leaves out the domain's catch-all
+ * (deciding who may send as an address must not hand a whole domain to the catch-all's owner). */
+export async function resolveRecipient(store: Store, address: string, opts: { catchAll?: boolean } = {}): Promise<Resolution> {
   const lower = address.toLowerCase();
   const { local, domain } = splitAddress(lower);
   if (!(await store.getDomain(domain))) return { kind: 'not-local' };
@@ -39,7 +41,7 @@ export async function resolveRecipient(store: Store, address: string): Promise<R
     const plus = local.indexOf('+');
     if (plus > 0) await expand(store, `${local.slice(0, plus)}@${domain}`, found, 0);
   }
-  if (found.size === 0) {
+  if (found.size === 0 && opts.catchAll !== false) {
     for (const target of await store.getAliasTargets('@' + domain)) await expand(store, target, found, 1);
   }
   return found.size ? { kind: 'local', accounts: [...found] } : { kind: 'unknown-user' };

@@ -24,6 +24,9 @@ export interface TestSystem {
   imapPort: number;
   /** 0 when the POP3 listener is off. */
   pop3Port: number;
+  /** Submission with STARTTLS (587's role) and with implicit TLS (465's role); 0 when off. */
+  submissionPort: number;
+  submissionsPort: number;
   stop(): Promise<void>;
 }
 
@@ -44,6 +47,8 @@ export async function startTestSystem(configJson: Record<string, unknown> = {}, 
     smtpPort: system.addresses.smtp?.port ?? 0,
     imapPort: system.addresses.imap?.port ?? 0,
     pop3Port: system.addresses.pop3?.port ?? 0,
+    submissionPort: system.addresses.submission?.port ?? 0,
+    submissionsPort: system.addresses.submissions?.port ?? 0,
     stop: async () => {
       await system.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -124,7 +129,7 @@ function canConnect(port: number): Promise<boolean> {
 export async function spawnServer(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const smtpPort = await freePort();
   const imapPort = await freePort();
-  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--imap', `127.0.0.1:${imapPort}`, '--imaps', 'off', '--pop3', 'off', '--pop3s', 'off', '--hostname', 'mx.fjord.test', '--no-demo', ...NO_DNS, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...(process.env.FJORD_NODE_ARGS ? process.env.FJORD_NODE_ARGS.split(" ") : []), FJORD_BIN, 'serve', '--data', dataDir, '--smtp', `127.0.0.1:${smtpPort}`, '--imap', `127.0.0.1:${imapPort}`, '--imaps', 'off', '--pop3', 'off', '--pop3s', 'off', '--submission', 'off', '--submissions', 'off', '--hostname', 'mx.fjord.test', '--no-demo', ...NO_DNS, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r((exitCode = code))));

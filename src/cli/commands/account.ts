@@ -2,13 +2,16 @@ import { parse, configFrom, need, UsageError } from '../args.js';
 import { withStore } from './with-store.js';
 import { hashPassword, generatePassword } from '../../auth/password.js';
 import { isValidAddress } from '../../routing/resolve.js';
+import { sendingCommand, identityCommand } from './account-sending.js';
 
 export const usage = `fjord account add ADDRESS [--password-stdin | --password PW] [--quota BYTES] [--quota-messages N]
   (prefer --password-stdin: a password on the command line is visible to other local users)
 fjord account list [DOMAIN] [--json]
 fjord account passwd ADDRESS [--password PW | --password-stdin]
 fjord account quota ADDRESS [--quota BYTES] [--quota-messages N]
-fjord account remove ADDRESS`;
+fjord account remove ADDRESS
+fjord account sending ADDRESS [--unfreeze] [--json]   (limits, counters, bulk score, freeze)
+fjord account identity ADDRESS [add|remove OTHER]      (extra addresses it may send as)`;
 
 async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -50,6 +53,7 @@ export async function accountCommand(argv: string[]): Promise<void> {
     quota: { type: 'string' },
     'quota-messages': { type: 'string' },
     json: { type: 'boolean' },
+    unfreeze: { type: 'boolean' },
   });
   const [sub] = positionals;
   const config = configFrom(values);
@@ -111,6 +115,12 @@ export async function accountCommand(argv: string[]): Promise<void> {
       });
       return;
     }
+    case 'sending':
+      await sendingCommand(config, need(positionals, 1, 'address'), { unfreeze: values.unfreeze === true, json: values.json === true });
+      return;
+    case 'identity':
+      await identityCommand(config, need(positionals, 1, 'address'), positionals[2], positionals[3]);
+      return;
     default:
       throw new UsageError(usage);
   }

@@ -3,7 +3,7 @@ import { createLogger } from '../../log/logger.js';
 import { startSystem } from '../../app/start.js';
 import { ensureDemo } from './demo.js';
 
-export const usage = `fjord serve [--data DIR] [--config FILE] [--hostname NAME] [--smtp HOST:PORT|off] [--imap HOST:PORT|off] [--imaps HOST:PORT|off] [--pop3 HOST:PORT|off] [--pop3s HOST:PORT|off] [--dns HOST:PORT] [--no-demo] [--log-level LEVEL]`;
+export const usage = `fjord serve [--data DIR] [--config FILE] [--hostname NAME] [--smtp HOST:PORT|off] [--imap HOST:PORT|off] [--imaps HOST:PORT|off] [--pop3 HOST:PORT|off] [--pop3s HOST:PORT|off] [--submission HOST:PORT|off] [--submissions HOST:PORT|off] [--dns HOST:PORT] [--no-demo] [--log-level LEVEL]`;
 
 export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -13,6 +13,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     imaps: { type: 'string' },
     pop3: { type: 'string' },
     pop3s: { type: 'string' },
+    submission: { type: 'string' },
+    submissions: { type: 'string' },
     dns: { type: 'string' },
     'no-demo': { type: 'boolean' },
     'log-level': { type: 'string' },
@@ -24,6 +26,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
     imaps: values.imaps as string | undefined,
     pop3: values.pop3 as string | undefined,
     pop3s: values.pop3s as string | undefined,
+    submission: values.submission as string | undefined,
+    submissions: values.submissions as string | undefined,
     dns: values.dns as string | undefined,
     logLevel: values['log-level'] as string | undefined,
   });
