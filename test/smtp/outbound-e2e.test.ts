@@ -20,11 +20,12 @@ let dns: TestDnsServer;
 let sink: ChildProcess;
 let refusing: ChildProcess;
 let sinkDir: string;
+let sinkPort: number;
 
 before(async () => {
   dns = await TestDnsServer.start();
   sinkDir = tempDir('fjord-sink-');
-  const port = await freePort();
+  const port = (sinkPort = await freePort());
   // -d: one file per message. A second sink on 127.0.0.2 refuses every RCPT with a 5xx (-f).
   sink = spawn(SMTP_SINK, ['-u', 'root', '-d', `${sinkDir}/%M.`, '127.0.0.1:' + port, '10'], { stdio: 'ignore' });
   refusing = spawn(SMTP_SINK, ['-u', 'root', '-f', 'RCPT', '127.0.0.2:' + port, '10'], { stdio: 'ignore' });
@@ -33,6 +34,8 @@ before(async () => {
   dns.add('mx.remote.test', { type: 'A', data: '127.0.0.1' });
   dns.add('refusing.test', { type: 'MX', data: { preference: 10, exchange: 'mx.refusing.test' } });
   dns.add('mx.refusing.test', { type: 'A', data: '127.0.0.2' });
+  dns.add('flaky.test', { type: 'MX', data: { preference: 10, exchange: 'mx.flaky.test' } });
+  dns.add('mx.flaky.test', { type: 'A', data: '127.0.0.3' });
   t = await startTestSystem({ dns: dns.address, outbound: { port, retrySchedule: [1] } });
   await addAccount(t.system, 'alice@fjord.test');
   // Publish our records the way an operator would: from `fjord dns records --json`.
@@ -159,4 +162,36 @@ test('a remote 5xx comes back as a DSN in the sender\'s Inbox and counts as a bo
   const alice = (await t.system.store.getAccount('alice@fjord.test'))!;
   for (let i = 0; i < 50 && (await t.system.store.sendingStats(alice.id, new Date(), 86400)).window.bounces === 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal((await t.system.store.sendingStats(alice.id, new Date(), 86400)).window.bounces, 1);
+});
+
+test('a destination that answers 4xx and later 2xx gets the message exactly once', async () => {
+  // smtp-sink on 127.0.0.3 first soft-rejects every RCPT (-r: 4xx), then is replaced by one that accepts.
+  const dir = tempDir('fjord-sink-flaky-');
+  let flaky = spawn(SMTP_SINK, ['-u', 'root', '-r', 'RCPT', `127.0.0.3:${sinkPort}`, '10'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !(await canConnect(sinkPort, '127.0.0.3')); i++) await new Promise((r) => setTimeout(r, 50));
+    const tr = nodemailer.createTransport({ host: '127.0.0.1', port: t.submissionPort, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice@fjord.test', pass: 'secret' } });
+    await tr.sendMail({ from: 'alice@fjord.test', to: 'someone@flaky.test', subject: 'try again', text: 'patience' });
+    tr.close();
+    const rcpt = () => t.system.outbound.list().flatMap((m) => m.recipients).find((r) => r.address === 'someone@flaky.test');
+    for (let i = 0; i < 100 && !(rcpt()?.attempts); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(rcpt()?.state, 'pending');
+    assert.match(rcpt()?.lastReply ?? '', /^4\d\d /, 'deferred with the 4xx');
+    flaky.kill('SIGTERM');
+    await new Promise((r) => flaky.on('exit', r));
+    flaky = spawn(SMTP_SINK, ['-u', 'root', '-d', `${dir}/%M.`, `127.0.0.3:${sinkPort}`, '10'], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !(await canConnect(sinkPort, '127.0.0.3')); i++) await new Promise((r) => setTimeout(r, 50));
+    // No manual retry: the retry schedule (1 s here) brings it back.
+    const until = Date.now() + 15_000;
+    while (fs.readdirSync(dir).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await t.system.outboundSender.idle();
+    await new Promise((r) => setTimeout(r, 1500)); // a second delivery would have happened by now
+    const files = fs.readdirSync(dir);
+    assert.equal(files.length, 1, 'delivered exactly once');
+    assert.match(fs.readFileSync(path.join(dir, files[0]), 'latin1'), /Subject: try again/);
+    assert.equal(rcpt(), undefined, 'the message left the queue');
+  } finally {
+    flaky.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -41,12 +41,12 @@ export interface RunResult {
 }
 
 /** Runs a program without a shell; never rejects (the exit code tells). */
-export function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number; input?: string; cwd?: string } = {}): Promise<RunResult> {
+export function run(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number; input?: string; cwd?: string; uid?: number; gid?: number } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = execFile(
       file,
       args,
-      { env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 20_000, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd },
+      { env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 20_000, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd, uid: opts.uid, gid: opts.gid },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
         resolve({ code, stdout, stderr: stderr.toString('utf8') + (err && code === -1 ? `\n[${err.message}]` : '') });
