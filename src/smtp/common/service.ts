@@ -3,7 +3,9 @@
 // into SMTP answers, and reading DATA within a size limit and a memory budget shared by all
 // sessions of the listener.
 import type { AddressInfo } from 'node:net';
-import type { SMTPServer, SMTPServerDataStream, SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerDataStream, SMTPServerAddress, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import type { Config } from '../../config/config.js';
+import type { TlsMaterial } from '../../tls/certificate.js';
 import type { Logger } from '../../log/logger.js';
 import { reply, SmtpReply } from './replies.js';
 import { scanData } from './data-checks.js';
@@ -17,6 +19,23 @@ export interface DataLimits {
 export interface DataPolicy {
   acceptBareLf: boolean;
   accept8bitWithout8bitmime: boolean;
+}
+
+/** smtp-server options every listener of ours shares: name, certificate, limits, our own
+ * enhanced status codes and logging. Each listener adds its hooks and policy. */
+export function baseServerOptions(config: Config, tls: TlsMaterial, banner: string): SMTPServerOptions {
+  return {
+    name: config.hostname,
+    banner,
+    key: tls.key,
+    cert: tls.cert,
+    size: config.smtp.maxMessageSize,
+    maxClients: config.smtp.maxClients,
+    socketTimeout: config.smtp.socketTimeout,
+    closeTimeout: 30_000,
+    hideENHANCEDSTATUSCODES: false,
+    logger: false,
+  };
 }
 
 export abstract class SmtpService {

@@ -13,7 +13,7 @@ import { isValidAddress } from '../../routing/resolve.js';
 import { RecipientCache } from '../../routing/recipient-cache.js';
 import { traceHeaders } from './trace-headers.js';
 import { reply } from '../common/replies.js';
-import { SmtpService, sessionTls } from '../common/service.js';
+import { SmtpService, baseServerOptions, sessionTls } from '../common/service.js';
 import type { InboundMeta } from '../../delivery/inbound-meta.js';
 import type { InboundFilter, DoorState } from '../../filter/inbound.js';
 
@@ -47,20 +47,11 @@ export class InboundSmtp extends SmtpService {
     const { config, tls } = deps;
     this.recipients = new RecipientCache(deps.store);
     this.server = new SMTPServer({
-      name: config.hostname,
-      banner: 'Fjord Mail',
-      key: tls.key,
-      cert: tls.cert,
-      size: config.smtp.maxMessageSize,
-      maxClients: config.smtp.maxClients,
-      socketTimeout: config.smtp.socketTimeout,
-      closeTimeout: 30_000,
+      ...baseServerOptions(config, tls, 'Fjord Mail'),
       authOptional: true,
       disabledCommands: ['AUTH'],
-      hideENHANCEDSTATUSCODES: false,
-      hideDSN: true, // DSN parameters arrive with outbound delivery (issue 6)
+      hideDSN: true, // the MX only delivers locally: no promise of RFC 3461 success reports
       resolver: { reverse: (ip: string, cb: (err: Error | null, names?: string[]) => void) => void deps.resolver.reverse(ip).then((n) => cb(null, n), (e: Error) => cb(e)) },
-      logger: false,
       onConnect: (session, cb) => this.guard(cb, () => this.connect(session)),
       onMailFrom: (address, session, cb) => this.guard(cb, () => this.mailFrom(address, session)),
       onRcptTo: (address, session, cb) => this.guard(cb, () => this.rcptTo(address, session)),

@@ -17,7 +17,7 @@ import { newSpoolId } from '../../queue/spool.js';
 import { isValidAddress } from '../../routing/resolve.js';
 import { RecipientCache } from '../../routing/recipient-cache.js';
 import { reply } from '../common/replies.js';
-import { SmtpService, sessionTls } from '../common/service.js';
+import { SmtpService, baseServerOptions, sessionTls } from '../common/service.js';
 import { SenderIdentity } from './identity.js';
 import { prepareSubmission, type Prepared } from './prepare.js';
 import type { SendingGuard } from '../../limits/sending/guard.js';
@@ -72,23 +72,14 @@ export class SubmissionSmtp extends SmtpService {
     const { config, tls } = deps;
     this.recipients = new RecipientCache(deps.store);
     this.server = new SMTPServer({
-      name: config.hostname,
-      banner: 'Fjord Mail submission',
+      ...baseServerOptions(config, tls, 'Fjord Mail submission'),
       secure: implicitTls,
-      key: tls.key,
-      cert: tls.cert,
-      size: config.smtp.maxMessageSize,
-      maxClients: config.smtp.maxClients,
-      socketTimeout: config.smtp.socketTimeout,
-      closeTimeout: 30_000,
       authMethods: ['PLAIN', 'LOGIN'],
       authOptional: false,
       allowInsecureAuth: false, // 538 "Must issue a STARTTLS command first" on 587
-      hideENHANCEDSTATUSCODES: false,
       hideDSN: false,
       useXClient: false,
       useXForward: false,
-      logger: false,
       onAuth: (auth, session, cb) => this.track(this.auth(auth, session).then((user) => cb(null, { user }), (e) => cb(e as Error))),
       onConnect: (_session, cb) => this.guard(cb, async () => this.refuseWhileClosing()),
       onMailFrom: (address, session, cb) => this.guard(cb, () => this.mailFrom(address, session)),
