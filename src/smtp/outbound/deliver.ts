@@ -43,7 +43,8 @@ export interface DestinationContext {
   /** The message body, or null when the message was deleted meanwhile. */
   openBody(id: string): Promise<Readable | null>;
   /** Called once per transaction (or per message given up on), synchronously, right after the reply. */
-  record(messageId: string, results: RecipientResult[]): void;
+  /** Commits outcomes (fsynced); delivery goes on only once it resolves. */
+  record(messageId: string, results: RecipientResult[]): Promise<void>;
   /** True once the sender is shutting down: start nothing new. */
   stopping(): boolean;
   /** Registers a live session so shutdown can drop it; returns the unregister function. */
@@ -61,8 +62,8 @@ interface Tx {
 export async function deliverDestination(ctx: DestinationContext, domain: string, messages: DeliveryMessage[]): Promise<void> {
   const log = ctx.logger.child({ domain });
   /** The same verdict of our own for every recipient (no remote involved). */
-  const all = (reply: string) => {
-    for (const m of messages) ctx.record(m.id, m.recipients.map((r) => ({ index: r.index, address: r.address, outcome: classify(reply), reply, remoteMta: null })));
+  const all = async (reply: string) => {
+    for (const m of messages) await ctx.record(m.id, m.recipients.map((r) => ({ index: r.index, address: r.address, outcome: classify(reply), reply, remoteMta: null })));
   };
 
   const route = await resolveRoute(ctx.resolver, domain);
@@ -138,7 +139,7 @@ export async function deliverDestination(ctx: DestinationContext, domain: string
         }
         queue.shift();
         sent++;
-        ctx.record(
+        await ctx.record(
           tx.message.id,
           tx.rcpts.map((x) => {
             const reply = r.replies.get(x.address) ?? localReply('451', '4.4.2', `no reply for <${x.address}> from ${session.remote}`);
@@ -157,7 +158,7 @@ export async function deliverDestination(ctx: DestinationContext, domain: string
 
   if (queue.length && !ctx.stopping()) {
     for (const tx of queue) {
-      ctx.record(tx.message.id, tx.rcpts.map((x) => ({ index: x.index, address: x.address, outcome: 'deferred', reply: lastFailure, remoteMta: lastRemote })));
+      await ctx.record(tx.message.id, tx.rcpts.map((x) => ({ index: x.index, address: x.address, outcome: 'deferred', reply: lastFailure, remoteMta: lastRemote })));
     }
   }
 }

@@ -26,6 +26,7 @@ import Database from 'better-sqlite3';
 import { migrateQueue } from './queue-schema.js';
 import { BodyFiles } from './queue-files.js';
 import { checkEnvelope } from './envelope.js';
+import { GroupCommit } from '../../fs/group-commit.js';
 import { OutboundQueueError, type Notify, type OutboundEnvelope, type QueuedMessage, type QueuedRecipient, type RecipientState } from './types.js';
 
 export type { OutboundEnvelope, QueuedMessage, QueuedRecipient, RecipientState } from './types.js';
@@ -129,6 +130,11 @@ export class OutboundQueue {
   private closed = false;
   private readonly q: ReturnType<OutboundQueue['prepare']>;
   private readonly reserveFile: string;
+  /** Enqueues arriving together share one commit (one fsync, which blocks the event loop);
+   * so do delivery results of different destinations. Separate groups: enqueues never use the
+   * disk-full reserve, results may. */
+  private readonly enqueues: GroupCommit;
+  private readonly results: GroupCommit;
 
   private constructor(
     private readonly db: Database.Database,
@@ -138,6 +144,8 @@ export class OutboundQueue {
     this.q = this.prepare();
     this.reserveFile = path.join(dir, 'outbound.reserve');
     this.keepReserve();
+    this.enqueues = new GroupCommit((fn) => this.db.transaction(fn)());
+    this.results = new GroupCommit((fn) => this.change(() => this.db.transaction(fn)()));
   }
 
   /** Makes the reserve file if it is missing and there is room (best effort). */
@@ -252,10 +260,10 @@ export class OutboundQueue {
     try {
       this.live();
       const now = Date.now();
-      this.db.transaction(() => {
+      await this.enqueues.add(() => {
         this.q.insertMessage.run(id, env.mailFrom, env.accountId, env.ret ?? null, env.envid ?? null, body.length, isEightBit(body) ? 1 : 0, now);
         rcpts.forEach((r, i) => this.q.insertRcpt.run(id, i, r.address, r.domain, r.notify ? r.notify.join(',') : null, r.orcpt, now));
-      })();
+      });
     } catch (e) {
       this.files.remove(id);
       throw toQueueError(e);
@@ -355,6 +363,8 @@ export class OutboundQueue {
 
   close(): void {
     if (this.closed) return;
+    this.enqueues.flush();
+    this.results.flush();
     this.closed = true;
     this.db.close();
   }
@@ -367,11 +377,13 @@ export class OutboundQueue {
     return this.q.due.all(now, limit).map((r) => ({ messageId: r.message_id, index: r.idx, address: r.address, domain: r.domain, attempts: r.attempts }));
   }
 
-  /** Records attempt outcomes in one fsynced commit. Never touches a recipient already
+  /** Records attempt outcomes; resolves once committed (fsynced, shared with other results
+   * arriving at the same time). Never touches a recipient already
    * delivered or failed (nor one deleted meanwhile by `fjord queue delete`). */
-  applyResults(messageId: string, updates: RecipientUpdate[]): void {
+  async applyResults(messageId: string, updates: RecipientUpdate[]): Promise<void> {
     this.live();
-    const tx = this.db.transaction(() => {
+    let done = false;
+    await this.results.add(() => {
       for (const u of updates) {
         if (u.state === 'pending') {
           this.q.setDeferred.run(u.attempts, u.nextAttemptAt ?? u.attemptAt, u.attemptAt, u.reply, u.remoteMta, u.status, messageId, u.index);
@@ -379,8 +391,11 @@ export class OutboundQueue {
           this.q.setFinal.run(u.state, u.attempts, u.attemptAt, u.reply, u.remoteMta, u.status, u.dsnDue ? 1 : 0, messageId, u.index);
         }
       }
+      // Done with the message (the usual case: its last recipient delivered)? Removed in the same
+      // commit, saving one more fsync per message.
+      done = this.q.openWork.get(messageId)!.n === 0 && this.q.deleteMessage.run(messageId).changes > 0;
     });
-    this.change(() => tx());
+    if (done) this.files.remove(messageId);
   }
 
   /** Messages with recipients owed a DSN. */

@@ -215,7 +215,7 @@ export class OutboundSender {
         record: (id, results) => {
           const fresh = results.filter((r) => !recorded.has(`${id}/${r.index}`));
           for (const r of fresh) recorded.add(`${id}/${r.index}`);
-          this.record(jobs.get(id), fresh);
+          return this.record(jobs.get(id), fresh);
         },
         stopping: () => this.stopping,
         track: (s) => {
@@ -232,7 +232,7 @@ export class OutboundSender {
           const reply = localReply('451', '4.3.0', `internal error: ${(e as Error).message}`);
           for (const m of messages) {
             const left = m.recipients.filter((r) => !recorded.has(`${m.id}/${r.index}`));
-            if (left.length) this.record(jobs.get(m.id), left.map((r) => ({ index: r.index, address: r.address, outcome: 'deferred', reply, remoteMta: null })));
+            if (left.length) await this.record(jobs.get(m.id), left.map((r) => ({ index: r.index, address: r.address, outcome: 'deferred', reply, remoteMta: null })));
           }
         }
       }
@@ -271,14 +271,14 @@ export class OutboundSender {
       const m = this.queue.show(id);
       if (m === null) return null;
       const reply = localReply('451', '4.3.0', `queue file unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      ctx.record(id, m.recipients.filter((r) => r.state === 'pending' && mine.has(`${id}/${r.index}`)).map((r) => ({ index: r.index, address: r.address, outcome: 'deferred', reply, remoteMta: null })));
+      await ctx.record(id, m.recipients.filter((r) => r.state === 'pending' && mine.has(`${id}/${r.index}`)).map((r) => ({ index: r.index, address: r.address, outcome: 'deferred', reply, remoteMta: null })));
       return null;
     }
   }
 
   /** Commits the outcomes of one transaction (fsynced) before anything else happens, then logs
    * and reports them. */
-  private record(job: JobMessage | undefined, results: RecipientResult[]): void {
+  private async record(job: JobMessage | undefined, results: RecipientResult[]): Promise<void> {
     if (!job || !results.length) return;
     const m = job.message;
     const now = Date.now();
@@ -307,7 +307,7 @@ export class OutboundSender {
       final.push({ r, status: 'deferred', attempts, next: next.at });
       return { ...base, state: 'pending', nextAttemptAt: next.at, dsnDue: false };
     });
-    this.queue.applyResults(m.id, updates);
+    await this.queue.applyResults(m.id, updates);
     for (const f of final) {
       this.log.info(
         { id: m.id, from: m.mailFrom, rcpt: f.r.address, status: f.status, relay: f.r.remoteMta, reply: f.r.reply, attempts: f.attempts, delaySec: Math.round((now - m.createdAt.getTime()) / 1000), ...(f.next ? { nextAttempt: new Date(f.next).toISOString() } : {}) },

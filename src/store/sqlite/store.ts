@@ -61,6 +61,7 @@ import * as update from './messages-update.js';
 import * as spam from './spam.js';
 import * as dkim from './dkim.js';
 import * as sending from './sending.js';
+import { GroupCommit } from '../../fs/group-commit.js';
 import { parseEmailId } from './rows.js';
 
 export type { SqliteStoreOptions } from './db.js';
@@ -99,6 +100,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     const ctx = this.ctx;
     if (ctx.closed) return;
+    this.ledger.flush();
     ctx.feed.close();
     await Promise.allSettled(Array.from(ctx.pending));
     ctx.closed = true;
@@ -259,9 +261,15 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- sending limits
 
-  recordSentMessage(accountId: number, m: SentMessage): Promise<void> { return this.sync(() => sending.recordSentMessage(this.ctx, accountId, m)); }
+  // One record per submitted message: those arriving together share a commit (see GroupCommit).
+  private readonly ledger = new GroupCommit((fn) => this.ctx.tx(fn));
+  recordSentMessage(accountId: number, m: SentMessage): Promise<void> {
+    this.ctx.checkOpen();
+    return this.ledger.add(() => sending.recordSentMessage(this.ctx, accountId, m));
+  }
   recordSendingEvent(accountId: number, kind: SendingEventKind, at: Date, detail: { rcpt?: string; messageId?: string }): Promise<void> {
-    return this.sync(() => sending.recordSendingEvent(this.ctx, accountId, kind, at, detail));
+    this.ctx.checkOpen();
+    return this.ledger.add(() => sending.recordSendingEvent(this.ctx, accountId, kind, at, detail));
   }
   sentToSince(accountId: number, rcpt: string, since: Date): Promise<boolean> { return this.sync(() => sending.sentToSince(this.ctx, accountId, rcpt, since)); }
   sendingStats(accountId: number, now: Date, windowSeconds: number): Promise<SendingStats> {

@@ -19,7 +19,7 @@ before(async () => {
   id1 = await q.enqueue({ mailFrom: 'alice@fjord.test', recipients: [{ address: 'bob@example.test' }, { address: 'carol@example.net' }], accountId: 1 }, message('cli one'));
   id2 = await q.enqueue({ mailFrom: '', recipients: [{ address: 'dave@example.org' }], accountId: null }, message('cli two'));
   const now = Date.now();
-  q.applyResults(id1, [
+  await q.applyResults(id1, [
     { index: 0, state: 'pending', attempts: 2, attemptAt: now, nextAttemptAt: now + 600_000, reply: '451 4.7.1 Try again later', remoteMta: 'mx.example.test[192.0.2.1]', status: '4.7.1', dsnDue: false },
     { index: 1, state: 'delivered', attempts: 1, attemptAt: now, reply: '250 2.0.0 Ok: queued as 1234', remoteMta: 'mx.example.net[192.0.2.2]', status: '2.0.0', dsnDue: false },
   ]);
