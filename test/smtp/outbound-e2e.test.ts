@@ -10,7 +10,8 @@ import path from 'node:path';
 import net from 'node:net';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import nodemailer from 'nodemailer';
-import { startTestSystem, addAccount, runCli, tempDir, freePort, type TestSystem } from '../helpers/system.js';
+import { startTestSystem, addAccount, runCli, tempDir, type TestSystem } from '../helpers/system.js';
+import { freeSharedPort } from './outbound/fixtures.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { waitForMessage } from '../helpers/mailbox.js';
 
@@ -25,7 +26,7 @@ let sinkPort: number;
 before(async () => {
   dns = await TestDnsServer.start();
   sinkDir = tempDir('fjord-sink-');
-  const port = (sinkPort = await freePort());
+  const port = (sinkPort = await freeSharedPort()); // free on 127.0.0.1-4 alike
   // -d: one file per message. A second sink on 127.0.0.2 refuses every RCPT with a 5xx (-f).
   sink = spawn(SMTP_SINK, ['-u', 'root', '-d', `${sinkDir}/%M.`, '127.0.0.1:' + port, '10'], { stdio: 'ignore' });
   refusing = spawn(SMTP_SINK, ['-u', 'root', '-f', 'RCPT', '127.0.0.2:' + port, '10'], { stdio: 'ignore' });
