@@ -135,12 +135,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       if (r.status === 'failed' && r.accountId !== null) void sending.bounced(r.accountId, r.rcpt).catch((e: Error) => sendingLog.warn({ err: e.message }, 'bounce not counted'));
     },
   });
-  const abuseAddress = async () => config.sending.abuse ?? ((await store.listDomains())[0] ? `abuse@${(await store.listDomains())[0]!.name}` : null);
-  // Complaints (ARF) arriving at the abuse address count against the account that sent the original.
+  // Complaints (ARF) arriving at an abuse address count against the account that sent the
+  // original: `sending.abuse` if set, else abuse@ of any local domain (RFC 2142). The recipient
+  // was accepted, so its domain is local.
+  const isAbuse = (rcpt: string) => {
+    const a = rcpt.toLowerCase();
+    return config.sending.abuse ? a === config.sending.abuse.toLowerCase() : a.startsWith('abuse@');
+  };
   const watchComplaints = (meta: InboundMeta, body: Buffer) => {
+    if (!meta.recipients.some((r) => isAbuse(r.rcpt))) return;
     void (async () => {
-      const abuse = await abuseAddress();
-      if (!abuse || !meta.recipients.some((r) => r.rcpt.toLowerCase() === abuse)) return;
       const report = parseFeedbackReport(body);
       if (!report?.messageId || report.feedbackType === 'not-spam') return;
       const sent = await store.findSentMessage(report.messageId);

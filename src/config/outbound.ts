@@ -45,7 +45,7 @@ export interface SendingConfig {
   freezeScore: number;
   /** Sliding window of the bulk score (seconds; 24 hours). */
   windowSeconds: number;
-  /** Local address that receives ARF (RFC 5965) complaint reports; default abuse@<first local domain>. */
+  /** Local address that receives ARF (RFC 5965) complaint reports; default abuse@ of every local domain. */
   abuse: string | null;
 }
 
