@@ -29,7 +29,7 @@ import { OutboundQueue } from '../smtp/outbound/queue.js';
 import { OutboundSender } from '../smtp/outbound/sender.js';
 import { SendingLimiter } from '../limits/sending/guard.js';
 import { parseFeedbackReport } from '../limits/sending/arf.js';
-import { ensureDkimKeys } from '../dkim/keys.js';
+import { signingKeys } from '../dkim/keys.js';
 import { signMessage } from '../dkim/sign.js';
 import { newSpoolId } from '../queue/spool.js';
 import { resolveRecipient } from '../routing/resolve.js';
@@ -155,7 +155,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   };
   const sign = async (raw: Buffer, domain: string) => {
     if (!(await store.getDomain(domain))) return '';
-    return (await signMessage(raw, domain, await ensureDkimKeys(store, domain))).toString('latin1');
+    return (await signMessage(raw, domain, await signingKeys(store, domain))).toString('latin1');
   };
   try {
     if (config.listen.smtp) {

@@ -77,6 +77,21 @@ export async function ensureDkimKeys(store: Store, domain: string): Promise<Dkim
   return store.addDkimKeys(domain, await newPair(store, domain), { ifNoneActive: true });
 }
 
+/** After a rotation the old keys keep signing beside the new ones this long: the new keys'
+ * records take time to be published and to reach receivers' resolvers, and a message with one
+ * valid signature passes, so mail verifies throughout (the old records stay published longer,
+ * RETIRED_KEY_GRACE_DAYS). */
+export const DOUBLE_SIGNING_HOURS = 48;
+
+/** The keys that sign a message from the domain now: the active ones (made if missing) and those
+ * retired less than DOUBLE_SIGNING_HOURS ago. */
+export async function signingKeys(store: Store, domain: string, now = new Date()): Promise<DkimKey[]> {
+  const active = await ensureDkimKeys(store, domain);
+  const since = now.getTime() - DOUBLE_SIGNING_HOURS * 3600_000;
+  const recent = (await store.listDkimKeys(domain)).filter((k) => !k.active && k.retiredAt !== null && k.retiredAt.getTime() > since);
+  return [...active, ...recent];
+}
+
 export interface Rotation {
   /** The new keys, which sign from now on. */
   active: DkimKey[];

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { openStore } from '../../src/store/index.js';
 import { StoreError, type Store } from '../../src/store/types.js';
-import { dkimSelectors, generateDkimKeys, ensureDkimKeys, rotateDkimKeys, publishedDkimKeys, RETIRED_KEY_GRACE_DAYS } from '../../src/dkim/keys.js';
+import { dkimSelectors, generateDkimKeys, ensureDkimKeys, rotateDkimKeys, publishedDkimKeys, signingKeys, RETIRED_KEY_GRACE_DAYS, DOUBLE_SIGNING_HOURS } from '../../src/dkim/keys.js';
 import { runCli, tempDir } from '../helpers/system.js';
 
 async function withStore(fn: (store: Store, dir: string) => Promise<void>): Promise<void> {
@@ -81,6 +81,20 @@ test('store: rotation activates a new pair and keeps the old one retired and pub
     assert.equal(publishedDkimKeys(all, now).length, 6, 'retired keys published during the grace period');
     const later = new Date(now.getTime() + (RETIRED_KEY_GRACE_DAYS + 1) * 86_400_000);
     assert.deepEqual(publishedDkimKeys(all, later).map((k) => k.id), second.active.map((k) => k.id), 'only active ones after it');
+  });
+});
+
+test('after a rotation the old keys sign beside the new ones for DOUBLE_SIGNING_HOURS, then only the new ones', async () => {
+  await withStore(async (store) => {
+    await store.addDomain('example.org');
+    const first = await ensureDkimKeys(store, 'example.org');
+    assert.deepEqual((await signingKeys(store, 'example.org')).map((k) => k.id), first.map((k) => k.id));
+    const r = await rotateDkimKeys(store, 'example.org');
+    const now = new Date();
+    const both = await signingKeys(store, 'example.org', now);
+    assert.deepEqual(both.map((k) => k.id).sort(), [...r.active, ...first].map((k) => k.id).sort(), 'new and old sign while the new records spread');
+    const later = new Date(now.getTime() + (DOUBLE_SIGNING_HOURS + 1) * 3600_000);
+    assert.deepEqual((await signingKeys(store, 'example.org', later)).map((k) => k.id).sort(), r.active.map((k) => k.id).sort());
   });
 });
 

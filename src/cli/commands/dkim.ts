@@ -4,7 +4,7 @@
 import { parse, configFrom, need, UsageError } from '../args.js';
 import { withStore } from './with-store.js';
 import type { DkimKey } from '../../store/types.js';
-import { ensureDkimKeys, publishedUntil, rotateDkimKeys, dkimRecordText } from '../../dkim/keys.js';
+import { ensureDkimKeys, publishedUntil, rotateDkimKeys, dkimRecordText, DOUBLE_SIGNING_HOURS } from '../../dkim/keys.js';
 import { recordLine } from '../../dns/records.js';
 import { domainRecords } from './dns.js';
 
@@ -55,7 +55,7 @@ export async function dkimCommand(argv: string[]): Promise<void> {
         if (r.retired.length) {
           console.log(`Retired ${r.retired.map((k) => k.selector).join(', ')}: keep their DNS records published until ${day(r.graceUntil)} so that mail signed with them (still in queues or being forwarded) verifies; then remove them.`);
         }
-        console.log('Publish the new records now (until receivers see them, the new signatures cannot be verified):');
+        console.log(`Publish the new records now. For ${DOUBLE_SIGNING_HOURS} hours the retired keys sign beside the new ones, so mail verifies while the new records spread:`);
         const set = await domainRecords(store, config, name);
         for (const rec of set.records.filter((x) => x.kind === 'dkim')) console.log(`; ${rec.comment}\n${recordLine(rec)}`);
         return;
