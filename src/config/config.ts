@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { parseListen, type ListenAddress } from './listen.js';
+import { obj, nonNegative as num, bool, str, type Json } from './values.js';
 import { parseSpamConfig, type SpamConfig } from './spam.js';
 import { parseOutboundConfig, parseSendingConfig, type OutboundConfig, type SendingConfig } from './outbound.js';
 
@@ -127,33 +128,6 @@ const DEFAULTS = {
   log: { level: 'info' },
 };
 
-type Json = Record<string, unknown>;
-
-function section(file: Json, key: string): Json {
-  const v = file[key];
-  if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`config: "${key}" must be an object`);
-  return v as Json;
-}
-
-function num(v: unknown, fallback: number, name: string): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`config: ${name} must be a non-negative number`);
-  return v;
-}
-
-function bool(v: unknown, fallback: boolean, name: string): boolean {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new Error(`config: ${name} must be true or false`);
-  return v;
-}
-
-function str(v: unknown, fallback: string | null, name: string): string | null {
-  if (v === undefined) return fallback;
-  if (v !== null && typeof v !== 'string') throw new Error(`config: ${name} must be a string`);
-  return v;
-}
-
 /** Reads the config file (--config, else <data>/config.json when present) and applies overrides. */
 export function loadConfig(o: ConfigOverrides = {}): Config {
   const dataDir = path.resolve(o.dataDir ?? process.env.FJORD_DATA ?? './data');
@@ -172,13 +146,13 @@ export function loadConfig(o: ConfigOverrides = {}): Config {
       throw new Error(`config file ${file} is not valid JSON: ${(e as Error).message}`);
     }
   }
-  const listen = section(json, 'listen');
-  const smtp = section(json, 'smtp');
-  const imap = section(json, 'imap');
-  const pop3 = section(json, 'pop3');
-  const tls = section(json, 'tls');
-  const delivery = section(json, 'delivery');
-  const log = section(json, 'log');
+  const listen = obj(json.listen, '"listen"');
+  const smtp = obj(json.smtp, '"smtp"');
+  const imap = obj(json.imap, '"imap"');
+  const pop3 = obj(json.pop3, '"pop3"');
+  const tls = obj(json.tls, '"tls"');
+  const delivery = obj(json.delivery, '"delivery"');
+  const log = obj(json.log, '"log"');
   const smtpListen = o.smtp ?? str(listen.smtp, DEFAULTS.listen.smtp, 'listen.smtp') ?? 'off';
   const config: Config = {
     dataDir,

@@ -1,6 +1,9 @@
 // Settings for mail we send (the `outbound` and `sending` sections of the config file): how the
 // outbound queue reaches other servers and when it gives up, and the per-account limits that
 // keep the provider off blocklists. Parsed here, exposed through the one Config.
+import { obj as objAt, nonNegative as num, str as strOrNull, strings } from './values.js';
+
+const obj = (v: unknown, name: string) => objAt(v, `"${name}"`);
 
 export interface OutboundConfig {
   /** Remote SMTP port (25; tests point it at a sink on another port). */
@@ -73,32 +76,6 @@ export const DEFAULT_SENDING: SendingConfig = {
   windowSeconds: 24 * 3600,
   abuse: null,
 };
-
-type Json = Record<string, unknown>;
-
-function obj(v: unknown, name: string): Json {
-  if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`config: "${name}" must be an object`);
-  return v as Json;
-}
-
-function num(v: unknown, fallback: number, name: string): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`config: ${name} must be a non-negative number`);
-  return v;
-}
-
-function strOrNull(v: unknown, fallback: string | null, name: string): string | null {
-  if (v === undefined) return fallback;
-  if (v !== null && typeof v !== 'string') throw new Error(`config: ${name} must be a string`);
-  return v;
-}
-
-function strings(v: unknown, fallback: string[], name: string): string[] {
-  if (v === undefined) return fallback;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`config: ${name} must be a list of strings`);
-  return v as string[];
-}
 
 export function parseOutboundConfig(v: unknown): OutboundConfig {
   const o = obj(v, 'outbound');

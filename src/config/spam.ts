@@ -1,6 +1,7 @@
 // The spam filter's settings (the `spam` section of the config file): what happens at the door
 // (DNS blocklists, local lists, greeting checks, greylisting), how scores become actions, and
 // how user reports build reputation. Parsed here, exposed through the one Config.
+import { obj, num, bool, strings as anyStrings } from './values.js';
 
 /** What a DNSBL return code means: refuse the client, or add points to its messages. */
 export type DnsblAction = 'reject' | number;
@@ -74,30 +75,9 @@ export const SPAM_DEFAULTS: SpamConfig = {
   reputation: { halfLifeDays: 30, blockReporters: 3, blockSpamRatio: 4, scorePerReport: 1, maxScore: 6 },
 };
 
-type Json = Record<string, unknown>;
-
-function obj(v: unknown, name: string): Json {
-  if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`config: ${name} must be an object`);
-  return v as Json;
-}
-
-function num(v: unknown, d: number, name: string): number {
-  if (v === undefined) return d;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`config: ${name} must be a number`);
-  return v;
-}
-
-function bool(v: unknown, d: boolean, name: string): boolean {
-  if (v === undefined) return d;
-  if (typeof v !== 'boolean') throw new Error(`config: ${name} must be true or false`);
-  return v;
-}
-
+/** Lists of addresses, domains and networks: compared lower-case. */
 function strings(v: unknown, d: string[], name: string): string[] {
-  if (v === undefined) return d;
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new Error(`config: ${name} must be a list of strings`);
-  return (v as string[]).map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return v === undefined ? d : anyStrings(v, d, name).map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
 function zones(v: unknown): DnsblZone[] {
