@@ -47,7 +47,11 @@ test('SIGKILL during 20-client delivery loses no acknowledged message and duplic
       const server = await spawnServer(data);
       const stop = { done: false };
       const clients = Array.from({ length: CLIENTS }, (_, n) => client(server.smtpPort, n + round * CLIENTS, acked, stop));
-      await new Promise((r) => setTimeout(r, 400 + Math.random() * 1600));
+      // Kill at a random moment once this round is under way (at least 20 more acknowledged:
+      // on a loaded machine a fixed delay sometimes killed before much had happened).
+      const before = acked.size;
+      for (let i = 0; i < 400 && acked.size < before + 20; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, Math.random() * 1000));
       server.proc.kill('SIGKILL');
       await server.exited;
       stop.done = true;
