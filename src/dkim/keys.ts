@@ -86,10 +86,10 @@ export const DOUBLE_SIGNING_HOURS = 48;
 /** The keys that sign a message from the domain now: the active ones (made if missing) and those
  * retired less than DOUBLE_SIGNING_HOURS ago. */
 export async function signingKeys(store: Store, domain: string, now = new Date()): Promise<DkimKey[]> {
-  const active = await ensureDkimKeys(store, domain);
+  const keys = await store.listDkimKeys(domain); // one lookup per message in the usual case
+  const active = keys.some((k) => k.active) ? keys.filter((k) => k.active) : await ensureDkimKeys(store, domain);
   const since = now.getTime() - DOUBLE_SIGNING_HOURS * 3600_000;
-  const recent = (await store.listDkimKeys(domain)).filter((k) => !k.active && k.retiredAt !== null && k.retiredAt.getTime() > since);
-  return [...active, ...recent];
+  return [...active, ...keys.filter((k) => !k.active && k.retiredAt !== null && k.retiredAt.getTime() > since)];
 }
 
 export interface Rotation {

@@ -278,11 +278,15 @@ export interface SendingState {
   countFrom: Date | null;
 }
 
-export interface SendingStats {
+/** What the hard sending limits compare against (counted since an unfreeze, if later). */
+export interface SendingCounts {
   messagesLastHour: number;
   messagesLastDay: number;
   /** Distinct recipients in the last 24 hours. */
   recipientsLastDay: number;
+}
+
+export interface SendingStats extends SendingCounts {
   /** Over the bulk-score window (since `since`). */
   window: {
     since: Date;
@@ -429,6 +433,9 @@ export interface Store {
   recordSendingEvent(accountId: number, kind: SendingEventKind, at: Date, detail: { rcpt?: string; messageId?: string }): Promise<void>;
   /** Whether the account sent to rcpt since the given time. */
   sentToSince(accountId: number, rcpt: string, since: Date): Promise<boolean>;
+  /** The hard-limit counters only (cheap: checked at every MAIL and RCPT). */
+  sendingCounts(accountId: number, now: Date): Promise<SendingCounts>;
+  /** The counters and the bulk-score window. */
   sendingStats(accountId: number, now: Date, windowSeconds: number): Promise<SendingStats>;
   /** The account that sent the message with this Message-ID (for complaint reports), if any. */
   findSentMessage(messageId: string): Promise<{ accountId: number; at: Date } | null>;

@@ -49,7 +49,7 @@ export class SendingLimiter implements SendingGuard {
       return { code: 550, enhanced: '5.7.1', message: `Sending is frozen for ${account.address} since ${state.frozenAt.toISOString()} (${state.reason ?? 'bulk mail'}); contact support` };
     }
     const lim = limitsFor(this.config.sending, account.address);
-    const s = await this.store.sendingStats(account.id, this.now(), this.config.sending.windowSeconds);
+    const s = await this.store.sendingCounts(account.id, this.now());
     if (s.messagesLastHour >= lim.messagesPerHour) return tooMany(`${lim.messagesPerHour} messages per hour`);
     if (s.messagesLastDay >= lim.messagesPerDay) return tooMany(`${lim.messagesPerDay} messages per day`);
     return null;
@@ -60,7 +60,7 @@ export class SendingLimiter implements SendingGuard {
     if (earlier.length >= lim.recipientsPerMessage) return tooMany(`${lim.recipientsPerMessage} recipients per message`);
     const since = new Date(this.now().getTime() - DAY);
     if (earlier.includes(rcpt) || (await this.store.sentToSince(account.id, rcpt, since))) return null;
-    const s = await this.store.sendingStats(account.id, this.now(), this.config.sending.windowSeconds);
+    const s = await this.store.sendingCounts(account.id, this.now());
     let pending = 0;
     for (const e of new Set(earlier)) if (!(await this.store.sentToSince(account.id, e, since))) pending++;
     if (s.recipientsLastDay + pending >= lim.distinctRecipientsPerDay) return tooMany(`${lim.distinctRecipientsPerDay} distinct recipients per day`);

@@ -85,7 +85,8 @@ export function prepareSubmission(data: Buffer, o: PrepareOptions): Prepared {
   parts.push(data.subarray(keptFrom));
   const raw = Buffer.concat(parts);
 
-  const precedence = (fields.find((f) => f.name === 'precedence') && fieldValue(data, fields.find((f) => f.name === 'precedence')!).trim().toLowerCase()) || '';
+  const precedenceField = fields.find((f) => f.name === 'precedence');
+  const precedence = precedenceField ? fieldValue(data, precedenceField).trim().toLowerCase() : '';
   const bulkHeaders = fields.some((f) => f.name === 'list-unsubscribe') || ['bulk', 'list', 'junk'].includes(precedence);
   return { raw, from, sender: senders[0] ?? null, messageId, bulkHeaders, bodyHash: bodyHash(data.subarray(head.bodyStart)) };
 }

@@ -2,7 +2,7 @@
 // hourly and daily counts and the bulk signals), bounces and complaints against an account, the
 // recipients each account has ever written to (so "new recipient" means new), the freeze state,
 // and extra sender identities the operator granted.
-import type { SendingEventKind, SendingState, SendingStats, SentMessage } from '../types.js';
+import type { SendingCounts, SendingEventKind, SendingState, SendingStats, SentMessage } from '../types.js';
 import type { StoreDb } from './db.js';
 
 const HOUR = 3600_000;
@@ -30,11 +30,28 @@ export function sentToSince(ctx: StoreDb, accountId: number, rcpt: string, since
   return ctx.get('SELECT 1 AS x FROM sent_recipients WHERE account_id = ? AND rcpt = ? AND at >= ? LIMIT 1', accountId, rcpt, since.getTime()) !== undefined;
 }
 
+/** Counted since the later of the period's start and an unfreeze (countFrom). */
+function since(state: SendingState, from: number): number {
+  return Math.max(from, state.countFrom?.getTime() ?? 0);
+}
+
+function counts(ctx: StoreDb, accountId: number, t: number, state: SendingState): SendingCounts {
+  const n = (sql: string, from: number) => ctx.get<{ n: number }>(sql, accountId, since(state, from))?.n ?? 0;
+  return {
+    messagesLastHour: n('SELECT count(*) AS n FROM sent_messages WHERE account_id = ? AND at >= ?', t - HOUR),
+    messagesLastDay: n('SELECT count(*) AS n FROM sent_messages WHERE account_id = ? AND at >= ?', t - DAY),
+    recipientsLastDay: n('SELECT count(DISTINCT rcpt) AS n FROM sent_recipients WHERE account_id = ? AND at >= ?', t - DAY),
+  };
+}
+
+export function sendingCounts(ctx: StoreDb, accountId: number, now: Date): SendingCounts {
+  return counts(ctx, accountId, now.getTime(), getSendingState(ctx, accountId));
+}
+
 export function sendingStats(ctx: StoreDb, accountId: number, now: Date, windowSeconds: number): SendingStats {
   const t = now.getTime();
   const state = getSendingState(ctx, accountId);
-  const from = Math.max(t - windowSeconds * 1000, state.countFrom?.getTime() ?? 0);
-  const n = (sql: string, ...p: unknown[]) => ctx.get<{ n: number }>(sql, ...p)?.n ?? 0;
+  const from = since(state, t - windowSeconds * 1000);
   const w = ctx.get<{ r: number; nw: number; b: number }>(
     'SELECT count(*) AS r, coalesce(sum(r.is_new), 0) AS nw, coalesce(sum(m.bulk), 0) AS b FROM sent_recipients r JOIN sent_messages m ON m.id = r.message WHERE r.account_id = ? AND r.at >= ?',
     accountId, from,
@@ -45,9 +62,7 @@ export function sendingStats(ctx: StoreDb, accountId: number, now: Date, windowS
   );
   const events = ctx.all<{ kind: SendingEventKind; n: number }>('SELECT kind, count(*) AS n FROM sending_events WHERE account_id = ? AND at >= ? GROUP BY kind', accountId, from);
   return {
-    messagesLastHour: n('SELECT count(*) AS n FROM sent_messages WHERE account_id = ? AND at >= ?', accountId, Math.max(t - HOUR, state.countFrom?.getTime() ?? 0)),
-    messagesLastDay: n('SELECT count(*) AS n FROM sent_messages WHERE account_id = ? AND at >= ?', accountId, Math.max(t - DAY, state.countFrom?.getTime() ?? 0)),
-    recipientsLastDay: n('SELECT count(DISTINCT rcpt) AS n FROM sent_recipients WHERE account_id = ? AND at >= ?', accountId, Math.max(t - DAY, state.countFrom?.getTime() ?? 0)),
+    ...counts(ctx, accountId, t, state),
     window: {
       since: new Date(from),
       recipients: w.r,

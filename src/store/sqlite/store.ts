@@ -46,6 +46,7 @@ import type {
   TokenCounts,
   DkimKey,
   NewDkimKey,
+  SendingCounts,
   SendingEventKind,
   SendingState,
   SendingStats,
@@ -272,6 +273,7 @@ export class SqliteStore implements Store {
     return this.ledger.add(() => sending.recordSendingEvent(this.ctx, accountId, kind, at, detail));
   }
   sentToSince(accountId: number, rcpt: string, since: Date): Promise<boolean> { return this.sync(() => sending.sentToSince(this.ctx, accountId, rcpt, since)); }
+  sendingCounts(accountId: number, now: Date): Promise<SendingCounts> { return this.sync(() => sending.sendingCounts(this.ctx, accountId, now)); }
   sendingStats(accountId: number, now: Date, windowSeconds: number): Promise<SendingStats> {
     return this.sync(() => sending.sendingStats(this.ctx, accountId, now, windowSeconds));
   }
