@@ -11,6 +11,7 @@ import { EvalPool, trainDb, judgeOptions } from '../src/filter/eval/evaluate.js'
 import type { MessageFeatures } from '../src/filter/eval/features.js';
 import { classify, DEFAULT_BAYES, type BayesOptions } from '../src/filter/bayes/classifier.js';
 import { DEFAULT_TOKENIZE } from '../src/filter/bayes/tokenize.js';
+import type { TokenCounts, TokenLookup } from '../src/filter/bayes/token-db.js';
 import { bayesPoints, DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../src/filter/verdict.js';
 
 const args = process.argv.slice(2);
@@ -37,7 +38,7 @@ const variants: [string, BayesOptions][] = [['default', { ...DEFAULT_BAYES }]];
 const extra = opt('--variants');
 if (extra !== undefined) for (const v of JSON.parse(extra) as [string, Partial<BayesOptions>][]) variants.push([v[0], { ...DEFAULT_BAYES, ...v[1] }]);
 const probsBy = variants.map(() => new Array<number>(train.length).fill(0.5));
-const dbs: { counts: ReadonlyMap<string, { ham: number; spam: number }>; totals: { ham: number; spam: number } }[] = [];
+const dbs: { counts: TokenLookup; totals: TokenCounts }[] = [];
 for (let k = 0; k < folds; k++) {
   const idx = train.map((_, i) => i).filter((i) => fold[i] !== k);
   const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]));

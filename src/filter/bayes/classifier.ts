@@ -14,7 +14,7 @@
 // trained (only "this is junk" clicks, say) keeps the global rate, so one-sided training does not
 // make every common word look spammy. Confidence in f(w) grows with the token's total count
 // in both databases.
-import type { TokenDb, TokenCounts } from './token-db.js';
+import type { TokenDb, TokenCounts, TokenLookup } from './token-db.js';
 
 export interface BayesOptions {
   /** Robinson's s: weight of the prior x against the observed counts. */
@@ -49,7 +49,7 @@ export interface BayesResult {
   clues: { token: string; f: number }[];
 }
 
-interface Side { counts: ReadonlyMap<string, TokenCounts>; totals: TokenCounts }
+interface Side { counts: TokenLookup; totals: TokenCounts }
 
 /** ln of the chi-square survival function for an even number of degrees of freedom, in log
  * space so a thousand strong clues do not underflow to exactly 0 or 1. */

@@ -15,8 +15,116 @@ export interface TokenDb {
   markTrained(scope: number, key: string, verdict: 'spam' | 'ham' | null): Promise<'spam' | 'ham' | null>;
 }
 
+/** Read-only token lookups (a Map qualifies). */
+export interface TokenLookup {
+  get(token: string): TokenCounts | undefined;
+  readonly size: number;
+}
+
+/** Plain-data copy of one scope, for handing to worker threads: one [h1, h2, ham, spam] row per
+ * token, in an array that can be transferred rather than copied. */
+export interface ScopeExport { entries: Int32Array; totals: TokenCounts }
+
+/** 63 bits of hash per token, from two 32-bit string hashes computed in one pass. */
+function hashToken(t: string, out: Int32Array): void {
+  let a = 0x811c9dc5 | 0, b = 0x9747b28c | 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a ^= a >>> 16; a = Math.imul(a, 0x85ebca6b); a ^= a >>> 13;
+  out[0] = a;
+  out[1] = b | 1; // never 0: 0 marks an empty slot
+}
+
+/** One scope's counts as an open-addressing table over token hashes: [h1, h2, ham, spam] per slot
+ * in one Int32Array. A global database holds hundreds of thousands of tokens; as a Map of string
+ * keys and count objects every lookup costs several cache misses and every major garbage
+ * collection walks all of them. Here a lookup is mostly one cache line and the collector sees
+ * one array. Two tokens share counts only if their 63-bit hashes collide (odds about n²/2⁶⁴:
+ * negligible at millions of tokens). Tokens at zero on both sides stay as empty rows. */
+class Counts implements TokenLookup {
+  private table = new Int32Array(4 * 1024);
+  private mask = 1023;
+  private rows = 0;
+  private live = 0;
+  private readonly h = new Int32Array(2);
+
+  get size(): number { return this.live; }
+
+  private find(h1: number, h2: number): number {
+    const t = this.table;
+    let i = h1 & this.mask;
+    for (;;) {
+      const k = i * 4;
+      if (t[k + 1] === 0 || (t[k] === h1 && t[k + 1] === h2)) return k;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  get(token: string): TokenCounts | undefined {
+    hashToken(token, this.h);
+    const k = this.find(this.h[0], this.h[1]);
+    const t = this.table;
+    if (t[k + 1] === 0 || (t[k + 2] === 0 && t[k + 3] === 0)) return undefined;
+    return { ham: t[k + 2], spam: t[k + 3] };
+  }
+
+  /** Adds delta to one side of a token (never below zero). */
+  add(token: string, side: 'ham' | 'spam', delta: number): void {
+    hashToken(token, this.h);
+    this.update(this.h[0], this.h[1], side === 'ham' ? delta : 0, side === 'spam' ? delta : 0, false);
+  }
+
+  private update(h1: number, h2: number, ham: number, spam: number, replace: boolean): void {
+    let k = this.find(h1, h2);
+    let t = this.table;
+    if (t[k + 1] === 0) {
+      if (ham <= 0 && spam <= 0) return;
+      if ((this.rows + 1) * 2 > this.mask + 1) { this.grow(); k = this.find(h1, h2); t = this.table; }
+      t[k] = h1; t[k + 1] = h2;
+      this.rows++;
+    }
+    const was = t[k + 2] > 0 || t[k + 3] > 0;
+    t[k + 2] = Math.max(0, (replace ? 0 : t[k + 2]) + ham);
+    t[k + 3] = Math.max(0, (replace ? 0 : t[k + 3]) + spam);
+    const is = t[k + 2] > 0 || t[k + 3] > 0;
+    if (was !== is) this.live += is ? 1 : -1;
+  }
+
+  private grow(): void {
+    const old = this.table;
+    this.table = new Int32Array(old.length * 2);
+    this.mask = this.mask * 2 + 1;
+    for (let k = 0; k < old.length; k += 4) {
+      if (old[k + 1] === 0) continue;
+      const n = this.find(old[k], old[k + 1]);
+      this.table.set(old.subarray(k, k + 4), n);
+    }
+  }
+
+  export(totals: TokenCounts): ScopeExport {
+    const entries = new Int32Array(this.live * 4);
+    let n = 0;
+    const t = this.table;
+    for (let k = 0; k < t.length; k += 4) {
+      if (t[k + 1] === 0 || (t[k + 2] === 0 && t[k + 3] === 0)) continue;
+      entries.set(t.subarray(k, k + 4), n);
+      n += 4;
+    }
+    return { entries, totals: { ...totals } };
+  }
+
+  import(data: ScopeExport): void {
+    const e = data.entries;
+    for (let k = 0; k < e.length; k += 4) this.update(e[k], e[k + 1], e[k + 2], e[k + 3], true);
+  }
+}
+
 interface Scope {
-  tokens: Map<string, TokenCounts>;
+  tokens: Counts;
   totals: TokenCounts;
   trained: Map<string, 'spam' | 'ham'>;
 }
@@ -27,14 +135,14 @@ export class MemoryTokenDb implements TokenDb {
   private scope(n: number): Scope {
     let s = this.scopes.get(n);
     if (s === undefined) {
-      s = { tokens: new Map(), totals: { ham: 0, spam: 0 }, trained: new Map() };
+      s = { tokens: new Counts(), totals: { ham: 0, spam: 0 }, trained: new Map() };
       this.scopes.set(n, s);
     }
     return s;
   }
 
   /** Synchronous lookups for hot loops (evaluation); same data as getTokens. */
-  countsSync(scope: number): ReadonlyMap<string, TokenCounts> { return this.scope(scope).tokens; }
+  countsSync(scope: number): TokenLookup { return this.scope(scope).tokens; }
   totalsSync(scope: number): TokenCounts { return { ...this.scope(scope).totals }; }
 
   async getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>> {
@@ -42,7 +150,7 @@ export class MemoryTokenDb implements TokenDb {
     const out = new Map<string, TokenCounts>();
     for (const t of tokens) {
       const c = s.tokens.get(t);
-      if (c !== undefined) out.set(t, { ham: c.ham, spam: c.spam });
+      if (c !== undefined) out.set(t, c);
     }
     return out;
   }
@@ -57,16 +165,7 @@ export class MemoryTokenDb implements TokenDb {
 
   addSync(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): void {
     const s = this.scope(scope);
-    for (const t of new Set(tokens)) {
-      let c = s.tokens.get(t);
-      if (c === undefined) {
-        if (delta < 0) continue;
-        c = { ham: 0, spam: 0 };
-        s.tokens.set(t, c);
-      }
-      c[verdict] = Math.max(0, c[verdict] + delta);
-      if (c.ham === 0 && c.spam === 0) s.tokens.delete(t);
-    }
+    for (const t of new Set(tokens)) s.tokens.add(t, verdict, delta);
     s.totals[verdict] = Math.max(0, s.totals[verdict] + delta);
   }
 
@@ -78,16 +177,14 @@ export class MemoryTokenDb implements TokenDb {
   }
 
   /** Plain-data copy (for handing to worker threads). */
-  exportScope(scope: number): { tokens: [string, number, number][]; totals: TokenCounts } {
+  exportScope(scope: number): ScopeExport {
     const s = this.scope(scope);
-    const tokens: [string, number, number][] = [];
-    for (const [t, c] of s.tokens) tokens.push([t, c.ham, c.spam]);
-    return { tokens, totals: { ...s.totals } };
+    return s.tokens.export(s.totals);
   }
 
-  importScope(scope: number, data: { tokens: [string, number, number][]; totals: TokenCounts }): void {
+  importScope(scope: number, data: ScopeExport): void {
     const s = this.scope(scope);
-    for (const [t, ham, spam] of data.tokens) s.tokens.set(t, { ham, spam });
+    s.tokens.import(data);
     s.totals = { ...data.totals };
   }
 }

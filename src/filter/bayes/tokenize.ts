@@ -1,8 +1,9 @@
 // Bayes tokens of a message. Body words (lower-cased, punctuation trimmed, long runs summarised)
 // and word pairs; URL hosts and registrable domains; the shape of selected headers (never
 // recipient addresses or the receiving side's relay names, which describe the mailbox, not the
-// mail); HTML structure; MIME skeleton and attachments. Tokens are returned as a sorted set, so
-// the result is deterministic and independent of repetition. Work is bounded per message.
+// mail); HTML structure; MIME skeleton and attachments. Tokens are returned once each, in the
+// order first met (deterministic; nothing downstream depends on order, so no sort is paid for).
+// Work is bounded per message.
 import type { ParsedMessage } from '../../mime/types.js';
 import { viewMessage, type MessageView } from '../message-view.js';
 import { registrableDomain } from '../urls.js';
@@ -271,7 +272,7 @@ function addStructureTokens(bag: Bag, v: MessageView): void {
   bag.add(`body:chars:${bucket(Math.round((f.text_chars ?? 0) / 100))}`);
 }
 
-/** Tokens of a message, deterministic and sorted. */
+/** Tokens of a message, each once, in a deterministic order. */
 export function tokenize(raw: Buffer, parsed: ParsedMessage, opts: TokenizeOptions = DEFAULT_TOKENIZE): string[] {
   return tokenizeView(viewMessage(raw, parsed), opts);
 }
@@ -289,5 +290,5 @@ export function tokenizeView(v: MessageView, opts: TokenizeOptions = DEFAULT_TOK
     text = text.replace(EMAIL, ' ');
   }
   addWords(bag, text, '', opts.bigrams);
-  return [...bag.set].sort();
+  return [...bag.set];
 }

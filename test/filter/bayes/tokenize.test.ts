@@ -20,11 +20,11 @@ test('tokenizer: words, pairs, headers, HTML structure and URLs', () => {
   assert.ok(!t.includes('font') && !t.includes('href'));
 });
 
-test('tokenizer: deterministic, sorted, unique; recipient addresses are not tokens', () => {
+test('tokenizer: deterministic, unique; recipient addresses are not tokens', () => {
   const a = tokenize(html, parseMessage(html));
   const b = tokenize(html, parseMessage(html));
   assert.deepEqual(a, b);
-  assert.deepEqual(a, [...new Set(a)].sort());
+  assert.equal(new Set(a).size, a.length);
   assert.ok(!a.some((x) => x.includes('a@b.test')));
 });
 
