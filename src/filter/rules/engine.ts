@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { MessageView } from '../message-view.js';
 import { parseRules, RuleSyntaxError, type RuleSpec } from './parse.js';
 import { compileExpr } from './expr.js';
+import { requiredLiterals } from './literals.js';
+import { LiteralScanner } from './prefilter.js';
 
 export interface RuleHit { name: string; score: number; description: string; refuse: boolean }
 
@@ -24,9 +26,17 @@ const MAX_RAW = 256 * 1024;
 /** Per-message inputs derived lazily, so a rule set without raw rules never builds the raw text. */
 class Inputs {
   private bodyText: string | null = null;
+  private bodyLiterals: Uint8Array | null = null;
   private rawText: string | null = null;
   private readonly headerCache = new Map<string, string | null>();
-  constructor(readonly v: MessageView) {}
+  constructor(readonly v: MessageView, private readonly scanner: LiteralScanner | null = null) {}
+
+  /** Whether any of the literals `ids` occurs in the body (one scan per message for all rules). */
+  bodyMay(ids: readonly number[]): boolean {
+    if (this.bodyLiterals === null) this.bodyLiterals = this.scanner!.scan(this.body());
+    for (let k = 0; k < ids.length; k++) if (this.bodyLiterals[ids[k]] === 1) return true;
+    return false;
+  }
 
   body(): string {
     if (this.bodyText === null) {
@@ -68,7 +78,9 @@ type Test = (inp: Inputs) => boolean;
 
 interface Compiled { spec: RuleSpec; test: Test }
 
-function compileTest(r: RuleSpec): Test {
+/** `literals`: ids in the rule set's LiteralScanner of literals one of which any body match
+ * contains (null: the regex always runs). */
+function compileTest(r: RuleSpec, literals: number[] | null): Test {
   const re = r.regex;
   switch (r.kind) {
     case 'header': {
@@ -78,7 +90,9 @@ function compileTest(r: RuleSpec): Test {
       if (r.op === '!~') return (inp) => !re!.test(inp.header(target) ?? '');
       return (inp) => { const h = inp.header(target); return h !== null && re!.test(h); };
     }
-    case 'body': return (inp) => re!.test(inp.body());
+    case 'body':
+      if (literals !== null) return (inp) => inp.bodyMay(literals) && re!.test(inp.body());
+      return (inp) => re!.test(inp.body());
     case 'raw': return (inp) => re!.test(inp.raw());
     case 'uri': {
       const key = r.target === 'host' ? 'host' : r.target === 'domain' ? 'domain' : 'url';
@@ -100,6 +114,7 @@ export class RuleSet {
   private readonly tests: Compiled[] = [];
   private readonly metas: { spec: RuleSpec; fn: (hits: Uint8Array) => number }[] = [];
   private readonly index = new Map<string, number>();
+  private readonly scanner: LiteralScanner | null;
   readonly rules: RuleSpec[];
 
   constructor(specs: RuleSpec[]) {
@@ -107,8 +122,17 @@ export class RuleSet {
     const plain = specs.filter((s) => s.kind !== 'meta');
     const metas = specs.filter((s) => s.kind === 'meta');
     plain.forEach((s, i) => this.index.set(s.name, i));
+    // Body rules with required literals share one literal scanner.
+    const literals: string[] = [];
+    const idsOf = new Map<RuleSpec, number[]>();
     for (const s of plain) {
-      try { this.tests.push({ spec: s, test: compileTest(s) }); } catch (e) {
+      const lits = s.kind === 'body' && s.regex !== undefined ? requiredLiterals(s.regex) : null;
+      if (lits === null) continue;
+      idsOf.set(s, lits.map((l) => { let k = literals.indexOf(l); if (k < 0) { k = literals.length; literals.push(l); } return k; }));
+    }
+    this.scanner = literals.length > 0 ? new LiteralScanner(literals) : null;
+    for (const s of plain) {
+      try { this.tests.push({ spec: s, test: compileTest(s, idsOf.get(s) ?? null) }); } catch (e) {
         throw new RuleSyntaxError(`${s.where}: ${(e as Error).message}`);
       }
     }
@@ -148,7 +172,7 @@ export class RuleSet {
   }
 
   evaluate(v: MessageView): RuleResult {
-    const inp = new Inputs(v);
+    const inp = new Inputs(v, this.scanner);
     const hits = new Uint8Array(this.index.size);
     const out: RuleHit[] = [];
     let score = 0;
