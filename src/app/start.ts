@@ -22,6 +22,7 @@ import type { JunkReport } from '../imap/junk-events.js';
 import { formatListen } from '../config/listen.js';
 import { DataLock } from './data-lock.js';
 import { InboundFilter } from '../filter/inbound.js';
+import { CachedTokenDb } from '../filter/bayes/token-cache.js';
 import { ContentFilter } from '../filter/verdict.js';
 import { JunkFeedback } from '../filter/feedback.js';
 import { SubmissionSmtp } from '../smtp/submission/server.js';
@@ -93,9 +94,10 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   let pop3: Pop3Server | null = null;
   const junkListeners = new Set<(r: JunkReport) => void>();
   const junkLog = logger.child({ svc: 'junk' });
-  // The spam filter: its token databases live in the store (global + per account).
+  // The spam filter: its token databases live in the store (global + per account); the global
+  // one is also held in memory, following the store's version of it.
   const spamLog = logger.child({ svc: 'spam' });
-  const content = new ContentFilter(store);
+  const content = new ContentFilter(new CachedTokenDb(store));
   const filter = config.spam.enabled ? new InboundFilter(config, store, resolver, content, spamLog) : null;
   const feedback = filter ? new JunkFeedback(store, content, filter.reputation, junkLog) : null;
   if (feedback) junkListeners.add((r) => feedback.report(r));

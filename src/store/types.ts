@@ -115,6 +115,9 @@ export interface TokenCounts {
   spam: number;
 }
 
+/** What a snapshot of a token database read: its totals, version and number of tokens. */
+export interface TokenSnapshot { totals: TokenCounts; version: number; tokens: number }
+
 /** One user's "spam / not spam" judgement of one message, with the message's origin. */
 export interface SpamReport {
   accountId: number;
@@ -398,6 +401,11 @@ export interface Store {
   /** Records that message `key` is now trained as verdict (null: untrained) in the scope and
    * returns how it was trained before, so that each message counts once. */
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null>;
+  /** Raised by every addTokens of the scope: a copy held in memory is current while it matches. */
+  tokenVersion(scope: number): Promise<number>;
+  /** Calls each for every token of the scope from one consistent read; null (having read
+   * nothing) when the scope holds more than max tokens. */
+  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null>;
   getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null>;
 
   // Spam filter: user reports and reputation overrides

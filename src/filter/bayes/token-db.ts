@@ -45,7 +45,7 @@ function hashToken(t: string, out: Int32Array): void {
  * collection walks all of them. Here a lookup is mostly one cache line and the collector sees
  * one array. Two tokens share counts only if their 63-bit hashes collide (odds about n²/2⁶⁴:
  * negligible at millions of tokens). Tokens at zero on both sides stay as empty rows. */
-class Counts implements TokenLookup {
+export class TokenTable implements TokenLookup {
   private table = new Int32Array(4 * 1024);
   private mask = 1023;
   private rows = 0;
@@ -76,6 +76,12 @@ class Counts implements TokenLookup {
   add(token: string, side: 'ham' | 'spam', delta: number): void {
     hashToken(token, this.h);
     this.update(this.h[0], this.h[1], side === 'ham' ? delta : 0, side === 'spam' ? delta : 0, false);
+  }
+
+  /** Sets both counts of a token. */
+  set(token: string, ham: number, spam: number): void {
+    hashToken(token, this.h);
+    this.update(this.h[0], this.h[1], ham, spam, true);
   }
 
   private update(h1: number, h2: number, ham: number, spam: number, replace: boolean): void {
@@ -124,7 +130,7 @@ class Counts implements TokenLookup {
 }
 
 interface Scope {
-  tokens: Counts;
+  tokens: TokenTable;
   totals: TokenCounts;
   trained: Map<string, 'spam' | 'ham'>;
 }
@@ -135,7 +141,7 @@ export class MemoryTokenDb implements TokenDb {
   private scope(n: number): Scope {
     let s = this.scopes.get(n);
     if (s === undefined) {
-      s = { tokens: new Counts(), totals: { ham: 0, spam: 0 }, trained: new Map() };
+      s = { tokens: new TokenTable(), totals: { ham: 0, spam: 0 }, trained: new Map() };
       this.scopes.set(n, s);
     }
     return s;

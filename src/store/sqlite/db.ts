@@ -98,6 +98,11 @@ export class StoreDb {
     this.checkOpen();
     return this.db.transaction(fn).immediate();
   }
+  /** Runs fn in a read transaction (BEGIN DEFERRED): its reads see one snapshot. */
+  read<T>(fn: () => T): T {
+    this.checkOpen();
+    return this.db.transaction(fn).deferred();
+  }
   checkOpen(): void {
     if (this.closed) throw new Error('store is closed');
   }

@@ -257,6 +257,11 @@ export const MIGRATIONS: readonly Migration[] = [
   (db) => {
     db.exec(SENDING_SCHEMA);
   },
+  // v7: a version per token database, raised by every training, so that a process holding the
+  // global database in memory (filter/bayes/token-cache.ts) sees when another one trained it.
+  (db) => {
+    db.exec('ALTER TABLE spam_totals ADD COLUMN version INTEGER NOT NULL DEFAULT 0');
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -1,7 +1,7 @@
 // The spam filter's state in SQLite: token databases, trained-message marks, message origins,
 // user reports, reputation overrides and the quarantine. Token lookups are one statement per
 // message (json_each over the token list), training one transaction per message.
-import type { MessageOrigin, QuarantineEntry, ReputationKind, OverrideAction, ReputationOverride, SpamReport, SpamVerdict, TokenCounts } from '../types.js';
+import type { MessageOrigin, QuarantineEntry, ReputationKind, OverrideAction, ReputationOverride, SpamReport, SpamVerdict, TokenCounts, TokenSnapshot } from '../types.js';
 import type { StoreDb } from './db.js';
 
 /** Tokens per statement (json_each keeps it one prepared statement whatever the count). */
@@ -38,7 +38,23 @@ export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict
       }
     }
     ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
-    ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?) WHERE scope = ?', h, s, scope);
+    ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?), version = version + 1 WHERE scope = ?', h, s, scope);
+  });
+}
+
+/** Raised by every addTokens of the scope (0 before any). */
+export function tokenVersion(ctx: StoreDb, scope: number): number {
+  return ctx.get<{ version: number }>('SELECT version FROM spam_totals WHERE scope = ?', scope)?.version ?? 0;
+}
+
+/** Every token of the scope, with the totals and version they belong to (one read transaction).
+ * Stops and returns null when there are more than `max` tokens. */
+export function tokenSnapshot(ctx: StoreDb, scope: number, max: number, each: (token: string, ham: number, spam: number) => void): TokenSnapshot | null {
+  return ctx.read(() => {
+    const n = ctx.get<{ n: number }>('SELECT count(*) AS n FROM spam_tokens WHERE scope = ?', scope)!.n;
+    if (n > max) return null;
+    for (const r of ctx.q('SELECT token, ham, spam FROM spam_tokens WHERE scope = ?').raw().iterate(scope) as IterableIterator<[string, number, number]>) each(r[0], r[1], r[2]);
+    return { totals: getTotals(ctx, scope), version: tokenVersion(ctx, scope), tokens: n };
   });
 }
 

@@ -44,6 +44,7 @@ import type {
   SpamReport,
   SpamVerdict,
   TokenCounts,
+  TokenSnapshot,
   DkimKey,
   NewDkimKey,
   SendingCounts,
@@ -241,6 +242,10 @@ export class SqliteStore implements Store {
   }
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null> {
     return this.sync(() => spam.markTrained(this.ctx, scope, key, verdict));
+  }
+  tokenVersion(scope: number): Promise<number> { return this.sync(() => spam.tokenVersion(this.ctx, scope)); }
+  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null> {
+    return this.sync(() => spam.tokenSnapshot(this.ctx, scope, max, each));
   }
   getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null> {
     const id = parseEmailId(emailId);

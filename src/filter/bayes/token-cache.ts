@@ -1,0 +1,87 @@
+// The global token database (scope 0) held in memory by the process that filters mail. Every
+// message looks up a few hundred tokens; from SQLite that was the largest single cost of
+// judging a message at SMTP time (about 1.7 ms of a json_each query). The store remains the
+// truth: training goes to it first, and the copy follows. Each training raises the database's
+// version in the store; the copy checks it per message (one indexed row) and, when another
+// process trained (`fjord spam train`, a second server on the same data), reads the database
+// again. Account databases are small and read from the store as before.
+import type { TokenCounts, TokenDb } from './token-db.js';
+import { TokenTable } from './token-db.js';
+
+/** What the cache needs of the store besides TokenDb. */
+export interface VersionedTokenDb extends TokenDb {
+  tokenVersion(scope: number): Promise<number>;
+  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<{ totals: TokenCounts; version: number; tokens: number } | null>;
+}
+
+export interface TokenCacheOptions {
+  /** Above this many global tokens the copy is not kept (memory: about 32 bytes a token). */
+  maxTokens: number;
+}
+
+export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = { maxTokens: 4_000_000 };
+
+interface Copy { table: TokenTable; totals: TokenCounts; version: number }
+
+export class CachedTokenDb implements TokenDb {
+  private copy: Copy | null = null;
+  private loading: Promise<Copy | null> | null = null;
+  /** Set when the global database outgrew maxTokens: the store answers from then on, as without
+   * a cache (until restart). */
+  private tooBig = false;
+  /** Reads of the whole database so far (for tests and logs). */
+  loads = 0;
+
+  constructor(private readonly store: VersionedTokenDb, private readonly opts: TokenCacheOptions = DEFAULT_TOKEN_CACHE) {}
+
+  /** The current copy, read again if the store's version moved; null when not cached. */
+  private async current(): Promise<Copy | null> {
+    if (this.tooBig) return null;
+    const version = await this.store.tokenVersion(0);
+    if (this.copy !== null && this.copy.version === version) return this.copy;
+    this.loading ??= this.load().finally(() => { this.loading = null; });
+    return this.loading;
+  }
+
+  private async load(): Promise<Copy | null> {
+    const table = new TokenTable();
+    const snap = await this.store.tokenSnapshot(0, this.opts.maxTokens, (t, ham, spam) => table.set(t, ham, spam));
+    this.loads++;
+    if (snap === null) { this.tooBig = true; this.copy = null; return null; }
+    this.copy = { table, totals: snap.totals, version: snap.version };
+    return this.copy;
+  }
+
+  async getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>> {
+    const c = scope === 0 ? await this.current() : null;
+    if (c === null) return this.store.getTokens(scope, tokens);
+    const out = new Map<string, TokenCounts>();
+    for (const t of tokens) {
+      const n = c.table.get(t);
+      if (n !== undefined) out.set(t, n);
+    }
+    return out;
+  }
+
+  async getTotals(scope: number): Promise<TokenCounts> {
+    const c = scope === 0 ? await this.current() : null;
+    return c === null ? this.store.getTotals(scope) : { ...c.totals };
+  }
+
+  async addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): Promise<void> {
+    await this.store.addTokens(scope, tokens, verdict, delta);
+    const c = this.copy;
+    if (scope !== 0 || c === null) return;
+    // Follow our own training in place, unless someone else trained in between (then the next
+    // lookup reads the database again).
+    const version = await this.store.tokenVersion(0);
+    if (version !== c.version + 1 || this.copy !== c) { this.copy = null; return; }
+    for (const t of new Set(tokens)) c.table.add(t, verdict, delta);
+    c.totals[verdict] = Math.max(0, c.totals[verdict] + delta);
+    c.version = version;
+  }
+
+  markTrained(scope: number, key: string, verdict: 'spam' | 'ham' | null): Promise<'spam' | 'ham' | null> {
+    return this.store.markTrained(scope, key, verdict);
+  }
+}
