@@ -32,6 +32,8 @@ export interface SmtpBenchOptions {
   /** Run the spam filter (SPF/DKIM/DMARC through a loopback DNS server, rules, a Bayes
    * database trained on part of the corpus, reputation) — the default, as in production. */
   filter?: boolean;
+  /** The loopback DNS server answers after this long, like a real resolver (default 0). */
+  dnsDelayMs?: number;
 }
 
 export async function benchSmtpInbound(name: string, sizes: number[], total: number, clients = 20, opts: SmtpBenchOptions = {}): Promise<SmtpBenchResult> {
@@ -40,6 +42,7 @@ export async function benchSmtpInbound(name: string, sizes: number[], total: num
   // Every DNS lookup the filter makes is answered at once by a loopback server: the figure is
   // the filter's own cost, not a remote resolver's.
   const dns = await TestDnsServer.start();
+  dns.delayMs = opts.dnsDelayMs ?? 0;
   dns.add('example.net', { type: 'TXT', data: 'v=spf1 ip4:127.0.0.0/8 -all' });
   dns.add('_dmarc.example.net', { type: 'TXT', data: 'v=DMARC1; p=none' });
   fs.writeFileSync(`${data}/config.json`, JSON.stringify({ spam: { enabled: filter } }));

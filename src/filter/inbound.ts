@@ -10,7 +10,7 @@ import type { MessageOrigin, Store } from '../store/types.js';
 import { parseMessage } from '../mime/index.js';
 import { Door, type DoorResult, type Refusal, type Signal } from './door/index.js';
 import { Reputation } from './reputation/reputation.js';
-import { authenticateMessage, removeForgedResults, removeSpamVerdictFields } from './auth/index.js';
+import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, type SpfCheck } from './auth/index.js';
 import { ContentFilter, decide, type Verdict } from './verdict.js';
 
 export type { Refusal, Signal };
@@ -23,6 +23,8 @@ export interface DoorState {
   signals: Signal[];
   allowListed: boolean;
   heloChecked: string | null;
+  /** SPF started when MAIL FROM was accepted, for that HELO name and sender. */
+  spf?: { helo: string; mailFrom: string; check: Promise<SpfCheck> };
 }
 
 export interface JudgeInput {
@@ -87,6 +89,10 @@ export class InboundFilter {
       const blocked = await this.failOpen('reputation', this.reputation.blockedDomain([domainOf(from)]), null);
       if (blocked) return { code: 554, enhanced: '5.7.1', message: `Sender domain ${blocked.domain} blocked: ${blocked.reason}` };
     }
+    // SPF needs only the envelope: its DNS lookups run while RCPT and DATA are exchanged.
+    const check = startSpf({ ip: state.ip, helo, mailFrom: from, hostname: this.config.hostname, resolver: this.resolver });
+    check.catch(() => undefined); // judged at DATA, or dropped if the client never gets there
+    state.spf = { helo, mailFrom: from, check };
     return null;
   }
 
@@ -102,8 +108,10 @@ export class InboundFilter {
     const started = performance.now();
     const data = removeSpamVerdictFields(removeForgedResults(input.data, config.hostname));
     const parsed = parseMessage(data);
+    const early = door.spf !== undefined && door.spf.helo === input.helo && door.spf.mailFrom === input.mailFrom ? door.spf.check : undefined;
     const auth = await authenticateMessage({
-      raw: data, ip: door.ip, helo: input.helo, mailFrom: input.mailFrom, hostname: config.hostname, resolver: this.resolver,
+      raw: data, ip: door.ip, helo: input.helo, mailFrom: input.mailFrom, hostname: config.hostname, resolver: this.resolver, spf: early,
+      fromDomains: parsed.from.filter((a) => a.address.includes('@')).map((a) => a.address.slice(a.address.lastIndexOf('@') + 1)),
     });
     const fromDomain = (parsed.from[0]?.address ?? '').split('@')[1]?.toLowerCase() ?? '';
     const dkimDomains = auth.dkim.filter((d) => d.result === 'pass').map((d) => d.domain);

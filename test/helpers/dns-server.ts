@@ -25,6 +25,8 @@ export class TestDnsServer {
   private readonly behaviour = new Map<string, Behaviour>();
   /** Every query received, as "name TYPE" (lower-case name), in order. */
   readonly queries: string[] = [];
+  /** Every UDP answer leaves this long after its query (a resolver's round trip, for benches). */
+  delayMs = 0;
   private readonly tcpSockets = new Set<net.Socket>();
 
   private constructor(
@@ -59,7 +61,9 @@ export class TestDnsServer {
       const server = new TestDnsServer(udp, tcp, host, port);
       udp.on('message', (msg, rinfo) => {
         const out = server.answer(msg, 512);
-        if (out) udp.send(out, rinfo.port, rinfo.address);
+        if (!out) return;
+        if (server.delayMs > 0) setTimeout(() => udp.send(out, rinfo.port, rinfo.address), server.delayMs);
+        else udp.send(out, rinfo.port, rinfo.address);
       });
       tcp.on('connection', (s) => server.serveTcp(s));
       return server;

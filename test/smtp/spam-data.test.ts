@@ -105,6 +105,39 @@ Hello Alice, here is the weekly summary of the project.
   assert.deepEqual(order, [...order].sort((a, b) => a - b), head);
 });
 
+test('SPF starts when MAIL FROM is accepted (its lookup is answered before DATA); each transaction is judged for its own sender', async () => {
+  dns.add('early.test', { type: 'TXT', data: 'v=spf1 ip4:127.0.0.0/8 -all' });
+  dns.add('later.test', { type: 'TXT', data: 'v=spf1 ?all' });
+  const c = await SmtpTalk.connect(t.smtpPort, '127.0.0.1', '127.0.0.41');
+  try {
+    assert.equal((await c.read()).code, 220);
+    await c.cmd('EHLO mail.sender.test');
+    const rcpt = async () => {
+      let r = await c.cmd('RCPT TO:<alice@fjord.test>');
+      if (r.code === 451) { await new Promise((res) => setTimeout(res, 400)); r = await c.cmd('RCPT TO:<alice@fjord.test>'); }
+      assert.equal(r.code, 250);
+    };
+    const queried = async (q: string) => {
+      for (let i = 0; i < 60 && !dns.queries.includes(q); i++) await new Promise((res) => setTimeout(res, 50));
+      assert.ok(dns.queries.includes(q), `${q} asked before DATA (asked: ${dns.queries.join(', ')})`);
+    };
+    assert.equal((await c.cmd('MAIL FROM:<a@early.test>')).code, 250);
+    await rcpt();
+    await queried('early.test TXT');
+    assert.equal((await c.data('From: a@early.test\r\nTo: alice@fjord.test\r\nSubject: spf early one\r\n\r\nhello\r\n')).code, 250);
+    assert.equal((await c.cmd('MAIL FROM:<b@later.test>')).code, 250);
+    await rcpt();
+    await queried('later.test TXT');
+    assert.equal((await c.data('From: b@later.test\r\nTo: alice@fjord.test\r\nSubject: spf early two\r\n\r\nhello again\r\n')).code, 250);
+  } finally {
+    await c.quit();
+  }
+  const one = await inboxMessage('spf early one');
+  const two = await inboxMessage('spf early two');
+  assert.match(one ?? '', /spf=pass \(early\.test: [^)]*\) smtp\.mailfrom=a@early\.test;/);
+  assert.match(two ?? '', /spf=neutral \(later\.test: [^)]*\) smtp\.mailfrom=b@later\.test;/);
+});
+
 test('a message failing DMARC with p=reject is refused at DATA', async () => {
   const msg = `From: Your Bank <security@bank.test>
 To: alice@fjord.test

@@ -3,7 +3,8 @@
 // lookup through our resolver and bounded by one deadline. Gives the structured results,
 // the Authentication-Results field, spam-score signals and the DMARC reject decision.
 import type { Resolver } from '../../dns/resolver.js';
-import { boundedLookup } from './dns.js';
+import { boundedLookup, memoLookup, type DnsLookup } from './dns.js';
+import { registrableDomain } from '../urls.js';
 import { checkSpf, type SpfCheck } from './spf/index.js';
 import { verifyDkim, type DkimSignatureResult } from './dkim.js';
 import { verifyArc, type ArcOutcome } from './arc.js';
@@ -36,6 +37,11 @@ export interface AuthInput {
   resolver: Resolver;
   now?: Date;
   options?: AuthOptions;
+  /** SPF already started at MAIL FROM (startSpf with the same ip, helo and mailFrom). */
+  spf?: Promise<SpfCheck>;
+  /** Domains of the From field, when the caller has parsed it: DMARC's records are then asked
+   * for at once, beside SPF and DKIM, instead of after them. */
+  fromDomains?: string[];
 }
 
 export interface AuthVerdict {
@@ -52,12 +58,33 @@ export interface AuthVerdict {
   dmarcQuarantine: boolean;
 }
 
+function lookupFor(input: Pick<AuthInput, 'resolver' | 'options'>) {
+  const opts = input.options ?? {};
+  return boundedLookup(input.resolver, { perLookupMs: opts.perLookupMs ?? 4000, deadline: Date.now() + (opts.timeoutMs ?? 10_000) });
+}
+
+/** SPF of MAIL FROM and HELO, which need nothing of the message: the SMTP server starts it when
+ * MAIL FROM is accepted, so its DNS lookups overlap RCPT and the transfer of the data instead
+ * of delaying the reply to it. Never rejects (errors are SPF results). */
+export function startSpf(input: Omit<AuthInput, 'raw' | 'spf'>): Promise<SpfCheck> {
+  return checkSpf({ ip: input.ip, helo: input.helo, mailFrom: input.mailFrom, lookup: lookupFor(input), receiver: input.hostname, now: input.now });
+}
+
+/** Starts the lookups DMARC will make for a single From domain: its _dmarc record and, should
+ * that be missing, the organizational domain's (RFC 7489 §6.6.3). */
+function prefetchDmarc(lookup: DnsLookup, fromDomains: string[]): void {
+  const domains = [...new Set(fromDomains.map((d) => d.toLowerCase()).filter(Boolean))];
+  if (domains.length !== 1) return;
+  const org = registrableDomain(domains[0]);
+  for (const d of org !== '' && org !== domains[0] ? [domains[0], org] : [domains[0]]) lookup(`_dmarc.${d}`, 'TXT').catch(() => undefined);
+}
+
 export async function authenticateMessage(input: AuthInput): Promise<AuthVerdict> {
   const opts = input.options ?? {};
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  const lookup = boundedLookup(input.resolver, { perLookupMs: opts.perLookupMs ?? 4000, deadline: Date.now() + timeoutMs });
+  const lookup = memoLookup(lookupFor(input));
+  if (input.fromDomains !== undefined) prefetchDmarc(lookup, input.fromDomains);
   const [spf, dkimOut] = await Promise.all([
-    checkSpf({ ip: input.ip, helo: input.helo, mailFrom: input.mailFrom, lookup, receiver: input.hostname, now: input.now }),
+    input.spf ?? startSpf(input),
     verifyDkim(input.raw, { lookup, now: input.now, minBitLength: opts.minBitLength }),
   ]);
   const dkim = dkimOut.signatures;

@@ -42,3 +42,15 @@ export function boundedLookup(resolver: Resolver, bounds: DnsBounds = {}): DnsLo
     return withTimeout(viaResolver(name, rrtype), left, () => dnsTimeout(name, rrtype));
   };
 }
+
+/** Each name and type asked once per message: a lookup started early (DMARC's record, beside
+ * SPF and DKIM) answers the check that asks for it later from the same promise. */
+export function memoLookup(lookup: DnsLookup): DnsLookup {
+  const asked = new Map<string, Promise<unknown>>();
+  return (name, rrtype) => {
+    const key = `${name.toLowerCase()} ${rrtype}`;
+    let p = asked.get(key);
+    if (p === undefined) { p = lookup(name, rrtype); asked.set(key, p); }
+    return p;
+  };
+}

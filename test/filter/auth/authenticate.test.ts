@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import { dkimSign } from 'mailauth';
 import { TestDnsServer } from '../../helpers/dns-server.js';
 import { createResolver } from '../../../src/dns/resolver.js';
-import { authenticateMessage, removeForgedResults, type AuthInput } from '../../../src/filter/auth/index.js';
+import { authenticateMessage, startSpf, removeForgedResults, type AuthInput } from '../../../src/filter/auth/index.js';
 
 const HOST = 'mx.fjord.test';
 let server: TestDnsServer;
@@ -130,6 +130,28 @@ describe('authenticateMessage', () => {
     assert.ok(took < 2500, `took ${took} ms`);
     assert.match(v.header, /spf=temperror/);
     assert.ok(v.signals.some((s) => s.name === 'AUTH_TEMPERROR'));
+  });
+});
+
+describe('lookups started early', () => {
+  it('DMARC records of the From domain are asked at once (beside SPF and DKIM), once each; SPF can come from MAIL FROM time', async () => {
+    server.queries.length = 0;
+    server.delayMs = 150;
+    try {
+      const raw = await sign(message('alice@example.com'), 'example.com', 'sel', rsa.privateKey);
+      const spf = startSpf({ ip: '192.0.2.10', helo: 'mail.example.com', mailFrom: 'alice@example.com', hostname: HOST, resolver: createResolver(server.address, 2000) });
+      const pending = run(raw, { spf, fromDomains: ['Example.COM'], resolver: createResolver(server.address, 2000) });
+      // Well before any answer (150 ms) arrives, the DMARC record has been asked for.
+      await new Promise((r) => setTimeout(r, 60));
+      assert.ok(server.queries.includes('_dmarc.example.com TXT'), server.queries.join(', '));
+      const v = await pending;
+      assert.equal(v.spf.mailFrom.result, 'pass');
+      assert.equal(v.dkim[0]?.result, 'pass');
+      assert.equal(v.dmarc.result, 'pass');
+      assert.equal(server.queries.filter((q) => q === '_dmarc.example.com TXT').length, 1, server.queries.join(', '));
+    } finally {
+      server.delayMs = 0;
+    }
   });
 });
 
