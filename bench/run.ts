@@ -36,8 +36,8 @@ if (!only || only === 'smtp') {
   const latOn = await benchSmtpInbound('smtp-latency-corpus-filter', [], 600, 1, { corpus: true });
   const latOff = await benchSmtpInbound('smtp-latency-corpus-no-filter', [], 600, 1, { corpus: true, filter: false });
   console.log(`one client, real messages: DATA→250 p50 ${latOn.latencyMs.p50} ms (p99 ${latOn.latencyMs.p99}) with the spam filter, ${latOff.latencyMs.p50} ms (p99 ${latOff.latencyMs.p99}) without — the filter adds ${(latOn.latencyMs.p50 - latOff.latencyMs.p50).toFixed(1)} ms at p50`);
-  // The same with DNS answers taking 20 ms, as from a real resolver: SPF starts at MAIL FROM,
-  // so its lookups overlap RCPT and the data transfer instead of delaying the 250.
+  // The same with DNS answers taking 20 ms, as from a real resolver: SPF starts with the first accepted recipient,
+  // so its lookups overlap the data transfer instead of delaying the 250.
   const latDns = await benchSmtpInbound('smtp-latency-corpus-filter-dns20', [], 200, 1, { corpus: true, dnsDelayMs: 20 });
   console.log(`one client, real messages, DNS answers after 20 ms: DATA→250 p50 ${latDns.latencyMs.p50} ms (p99 ${latDns.latencyMs.p99}) with the spam filter`);
   results.smtp = [r20, mix, off, latOn, latOff, latDns];

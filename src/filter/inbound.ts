@@ -23,7 +23,7 @@ export interface DoorState {
   signals: Signal[];
   allowListed: boolean;
   heloChecked: string | null;
-  /** SPF started when MAIL FROM was accepted, for that HELO name and sender. */
+  /** SPF started when the transaction's first recipient was accepted, for that HELO name and sender. */
   spf?: { helo: string; mailFrom: string; check: Promise<SpfCheck> };
 }
 
@@ -89,11 +89,17 @@ export class InboundFilter {
       const blocked = await this.failOpen('reputation', this.reputation.blockedDomain([domainOf(from)]), null);
       if (blocked) return { code: 554, enhanced: '5.7.1', message: `Sender domain ${blocked.domain} blocked: ${blocked.reason}` };
     }
-    // SPF needs only the envelope: its DNS lookups run while RCPT and DATA are exchanged.
+    return null;
+  }
+
+  /** A recipient was accepted: SPF, which needs only the envelope, starts now (once per
+   * transaction), so its lookups run while DATA is exchanged instead of delaying the 250.
+   * Not earlier: a transaction whose recipients are all refused costs no lookups. */
+  recipientAccepted(state: DoorState, helo: string, from: string): void {
+    if (state.spf !== undefined && state.spf.helo === helo && state.spf.mailFrom === from) return;
     const check = startSpf({ ip: state.ip, helo, mailFrom: from, hostname: this.config.hostname, resolver: this.resolver });
     check.catch(() => undefined); // judged at DATA, or dropped if the client never gets there
     state.spf = { helo, mailFrom: from, check };
-    return null;
   }
 
   async rcpt(state: DoorState, from: string, rcpt: string, helo = ''): Promise<Refusal | null> {

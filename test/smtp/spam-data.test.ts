@@ -105,7 +105,7 @@ Hello Alice, here is the weekly summary of the project.
   assert.deepEqual(order, [...order].sort((a, b) => a - b), head);
 });
 
-test('SPF starts when MAIL FROM is accepted (its lookup is answered before DATA); each transaction is judged for its own sender', async () => {
+test('SPF starts once a recipient is accepted (its lookup is answered before DATA); each transaction is judged for its own sender', async () => {
   dns.add('early.test', { type: 'TXT', data: 'v=spf1 ip4:127.0.0.0/8 -all' });
   dns.add('later.test', { type: 'TXT', data: 'v=spf1 ?all' });
   const c = await SmtpTalk.connect(t.smtpPort, '127.0.0.1', '127.0.0.41');

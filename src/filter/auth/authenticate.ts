@@ -37,7 +37,7 @@ export interface AuthInput {
   resolver: Resolver;
   now?: Date;
   options?: AuthOptions;
-  /** SPF already started at MAIL FROM (startSpf with the same ip, helo and mailFrom). */
+  /** SPF already started (startSpf with the same ip, helo and mailFrom). */
   spf?: Promise<SpfCheck>;
   /** Domains of the From field, when the caller has parsed it: DMARC's records are then asked
    * for at once, beside SPF and DKIM, instead of after them. */
@@ -64,9 +64,9 @@ function lookupFor(input: Pick<AuthInput, 'resolver' | 'options'>) {
 }
 
 /** SPF of MAIL FROM and HELO, which need nothing of the message: the SMTP server starts it when
- * MAIL FROM is accepted, so its DNS lookups overlap RCPT and the transfer of the data instead
+ * the first recipient is accepted, so its DNS lookups overlap the transfer of the data instead
  * of delaying the reply to it. Never rejects (errors are SPF results). */
-export function startSpf(input: Omit<AuthInput, 'raw' | 'spf'>): Promise<SpfCheck> {
+export function startSpf(input: Omit<AuthInput, 'raw' | 'spf' | 'fromDomains'>): Promise<SpfCheck> {
   return checkSpf({ ip: input.ip, helo: input.helo, mailFrom: input.mailFrom, lookup: lookupFor(input), receiver: input.hostname, now: input.now });
 }
 

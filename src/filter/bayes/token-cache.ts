@@ -25,7 +25,8 @@ interface Copy { table: TokenTable; totals: TokenCounts; version: number }
 
 export class CachedTokenDb implements TokenDb {
   private copy: Copy | null = null;
-  private loading: Promise<Copy | null> | null = null;
+  /** The check in progress: lookups of one message (tokens and totals) share one version query. */
+  private checking: Promise<Copy | null> | null = null;
   /** Set when the global database outgrew maxTokens: the store answers from then on, as without
    * a cache (until restart). */
   private tooBig = false;
@@ -35,12 +36,15 @@ export class CachedTokenDb implements TokenDb {
   constructor(private readonly store: VersionedTokenDb, private readonly opts: TokenCacheOptions = DEFAULT_TOKEN_CACHE) {}
 
   /** The current copy, read again if the store's version moved; null when not cached. */
-  private async current(): Promise<Copy | null> {
-    if (this.tooBig) return null;
+  private current(): Promise<Copy | null> {
+    if (this.tooBig) return Promise.resolve(null);
+    this.checking ??= this.check().finally(() => { this.checking = null; });
+    return this.checking;
+  }
+
+  private async check(): Promise<Copy | null> {
     const version = await this.store.tokenVersion(0);
-    if (this.copy !== null && this.copy.version === version) return this.copy;
-    this.loading ??= this.load().finally(() => { this.loading = null; });
-    return this.loading;
+    return this.copy !== null && this.copy.version === version ? this.copy : this.load();
   }
 
   private async load(): Promise<Copy | null> {

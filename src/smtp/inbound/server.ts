@@ -119,6 +119,9 @@ export class InboundSmtp extends SmtpService {
       if (fullBytes || fullCount) throw reply(452, '4.2.2', 'Mailbox full, try again later');
     }
     state.recipients.set(address.address, r.accounts);
+    if (state.door && this.deps.filter) {
+      this.deps.filter.recipientAccepted(state.door, session.hostNameAppearsAs ?? '', session.envelope.mailFrom ? session.envelope.mailFrom.address : '');
+    }
   }
 
   private async data(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
