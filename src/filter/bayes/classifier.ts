@@ -71,72 +71,155 @@ export function chi2Q(x2: number, dof: number): number {
   return Math.min(1, Math.exp(lnSum));
 }
 
-/** f(w) for one token, or null when neither database has seen it. */
-export function tokenProbability(t: string, g: Side, u: Side | null, o: BayesOptions): number | null {
-  const gc = g.counts.get(t);
-  const uc = u === null ? undefined : u.counts.get(t);
-  if (gc === undefined && uc === undefined) return null;
-  const gs = gc === undefined || g.totals.spam === 0 ? 0 : gc.spam / g.totals.spam;
-  const gh = gc === undefined || g.totals.ham === 0 ? 0 : gc.ham / g.totals.ham;
+/** Counts of `t` into `out`; false when the lookup has none. Uses the lookup's allocation-free
+ * getInto where it has one (TokenTable), get otherwise (a Map from the store). */
+function readCounts(c: TokenLookup, t: string, out: TokenCounts): boolean {
+  if (c.getInto !== undefined) return c.getInto(t, out);
+  const r = c.get(t);
+  if (r === undefined) return false;
+  out.ham = r.ham;
+  out.spam = r.spam;
+  return true;
+}
+
+// Counts of the token being estimated (classify is synchronous, so one pair serves every call).
+const gc: TokenCounts = { ham: 0, spam: 0 };
+const uc: TokenCounts = { ham: 0, spam: 0 };
+
+/** f(w) into out[i], returning false (and writing nothing) when neither database has seen the
+ * token. Written to a Float64Array rather than returned: a returned double, when not inlined,
+ * is a boxed number per token. */
+function estimate(t: string, g: Side, u: Side | null, o: BayesOptions, out: Float64Array, i: number): boolean {
+  const gFound = readCounts(g.counts, t, gc);
+  const uFound = u !== null && readCounts(u.counts, t, uc);
+  if (!gFound && !uFound) return false;
+  const gs = !gFound || g.totals.spam === 0 ? 0 : gc.spam / g.totals.spam;
+  const gh = !gFound || g.totals.ham === 0 ? 0 : gc.ham / g.totals.ham;
   let rs = gs, rh = gh;
   if (u !== null) {
     const m = o.userPrior;
-    rs = ((uc?.spam ?? 0) + m * gs) / (u.totals.spam + m);
-    rh = ((uc?.ham ?? 0) + m * gh) / (u.totals.ham + m);
+    rs = ((uFound ? uc.spam : 0) + m * gs) / (u.totals.spam + m);
+    rh = ((uFound ? uc.ham : 0) + m * gh) / (u.totals.ham + m);
   }
-  if (rs + rh === 0) return null;
+  if (rs + rh === 0) return false;
   const p = rs / (rs + rh);
-  const n = (gc === undefined ? 0 : gc.spam + gc.ham) + (uc === undefined ? 0 : uc.spam + uc.ham);
-  return (o.strength * o.unknown + n * p) / (o.strength + n);
+  const n = (gFound ? gc.spam + gc.ham : 0) + (uFound ? uc.spam + uc.ham : 0);
+  out[i] = (o.strength * o.unknown + n * p) / (o.strength + n);
+  return true;
 }
 
-/** The combination itself, on plain maps (used directly by evaluation runs). */
+const one = new Float64Array(1);
+
+/** f(w) for one token, or null when neither database has seen it. */
+export function tokenProbability(t: string, g: Side, u: Side | null, o: BayesOptions): number | null {
+  return estimate(t, g, u, o, one, 0) ? one[0] : null;
+}
+
+// Scratch of classify, grown as needed and reused (classify is synchronous): the candidate clues
+// as the index of their token and their f and |f - 0.5|, and the chosen ones as indexes into
+// those. Typed arrays instead of an object per candidate, a Set and a sort over all of them:
+// judging allocated some 90 KB a message for what ends as 40 clues.
+let candTok = new Int32Array(1024);
+let candF = new Float64Array(1024);
+let candD = new Float64Array(1024);
+let chosen = new Int32Array(64);
+
+/** Clue order: deviation descending, then token ascending (so ties are deterministic). */
+function ranksBefore(da: number, ta: string, db: number, tb: string): boolean {
+  return da > db || (da === db && ta < tb);
+}
+
+/** The most significant candidates, at most `max`, in clue order, into `chosen`; returns how
+ * many. A bounded insertion: no sort of all candidates. A token passed twice is taken once. */
+function selectTop(tokens: string[], count: number, max: number): number {
+  if (chosen.length < max) chosen = new Int32Array(max);
+  let k = 0;
+  for (let c = 0; c < count; c++) {
+    const d = candD[c], t = tokens[candTok[c]];
+    // Position after every chosen candidate that ranks before this one.
+    let pos = k;
+    while (pos > 0) {
+      const p = chosen[pos - 1];
+      if (!ranksBefore(d, t, candD[p], tokens[candTok[p]])) break;
+      pos--;
+    }
+    if (pos >= max) continue;
+    if (pos > 0) {
+      const p = chosen[pos - 1];
+      if (candD[p] === d && tokens[candTok[p]] === t) continue; // the same token again
+    }
+    if (k < max) k++;
+    chosen.copyWithin(pos + 1, pos, k - 1);
+    chosen[pos] = c;
+  }
+  return k;
+}
+
+/** Like selectTop, but with at most caps[family] clues per token family: in clue order over all
+ * candidates, a clue is skipped once its family is full. Needs the full order, so it sorts
+ * (familyCaps is off by default). */
+function selectCapped(tokens: string[], count: number, max: number, caps: Readonly<Record<string, number>>): number {
+  const order: number[] = [];
+  for (let c = 0; c < count; c++) order.push(c);
+  order.sort((a, b) => {
+    const ta = tokens[candTok[a]], tb = tokens[candTok[b]];
+    return ranksBefore(candD[a], ta, candD[b], tb) ? -1 : ranksBefore(candD[b], tb, candD[a], ta) ? 1 : 0;
+  });
+  if (chosen.length < max) chosen = new Int32Array(max);
+  const used = new Map<string, number>();
+  let k = 0;
+  let last: string | null = null;
+  for (const c of order) {
+    if (k >= max) break;
+    const token = tokens[candTok[c]];
+    if (token === last) continue; // the same token again (sorted next to itself)
+    last = token;
+    const colon = token.indexOf(':');
+    const fam = colon < 0 ? '' : token.slice(0, colon);
+    const cap = caps[fam];
+    if (cap !== undefined) {
+      const n = used.get(fam) ?? 0;
+      if (n >= cap) continue;
+      used.set(fam, n + 1);
+    }
+    chosen[k++] = c;
+  }
+  return k;
+}
+
+/** The combination itself, on plain maps (used directly by evaluation runs). Tokens may repeat;
+ * each counts once. */
 export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOptions = DEFAULT_BAYES): BayesResult | null {
   const spamTrained = g.totals.spam + (u?.totals.spam ?? 0);
   const hamTrained = g.totals.ham + (u?.totals.ham ?? 0);
   if (spamTrained < o.minTrained || hamTrained < o.minTrained) return null;
-  const clues: { token: string; f: number; d: number }[] = [];
-  for (const t of new Set(tokens)) {
-    const f = tokenProbability(t, g, u, o);
-    if (f === null) continue;
-    const d = Math.abs(f - 0.5);
-    if (d >= o.minDev) clues.push({ token: t, f, d });
+  if (candTok.length < tokens.length) {
+    let size = candTok.length;
+    while (size < tokens.length) size *= 2;
+    candTok = new Int32Array(size); candF = new Float64Array(size); candD = new Float64Array(size);
   }
-  clues.sort((a, b) => b.d - a.d || (a.token < b.token ? -1 : a.token > b.token ? 1 : 0));
-  const caps = o.familyCaps;
-  if (caps !== undefined) {
-    const used = new Map<string, number>();
-    let n = 0;
-    for (const c of clues) {
-      const colon = c.token.indexOf(':');
-      const fam = colon < 0 ? '' : c.token.slice(0, colon);
-      const cap = caps[fam];
-      if (cap !== undefined) {
-        const u = used.get(fam) ?? 0;
-        if (u >= cap) continue;
-        used.set(fam, u + 1);
-      }
-      clues[n++] = c;
-      if (n >= o.maxClues) break;
-    }
-    clues.length = n;
+  let count = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    if (!estimate(tokens[i], g, u, o, candF, count)) continue;
+    const d = Math.abs(candF[count] - 0.5);
+    if (d >= o.minDev) { candTok[count] = i; candD[count] = d; count++; }
   }
-  if (clues.length > o.maxClues) clues.length = o.maxClues;
-  if (clues.length === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [] };
+  const max = Math.max(0, Math.min(count, o.maxClues));
+  const n = o.familyCaps === undefined ? selectTop(tokens, count, max) : selectCapped(tokens, count, max, o.familyCaps);
+  if (n === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [] };
   let lnF = 0, ln1F = 0;
-  for (const c of clues) {
-    const f = Math.min(1 - 1e-9, Math.max(1e-9, c.f));
+  const clues: { token: string; f: number }[] = [];
+  for (let j = 0; j < n; j++) {
+    const c = chosen[j];
+    clues.push({ token: tokens[candTok[c]], f: candF[c] });
+    const f = Math.min(1 - 1e-9, Math.max(1e-9, candF[c]));
     lnF += Math.log(f);
     ln1F += Math.log(1 - f);
   }
-  const dof = 2 * clues.length;
+  const dof = 2 * n;
   const spamminess = 1 - chi2Q(-2 * ln1F, dof);
   const hamminess = 1 - chi2Q(-2 * lnF, dof);
-  return {
-    probability: (1 + spamminess - hamminess) / 2,
-    spamminess, hamminess,
-    clues: clues.map((c) => ({ token: c.token, f: c.f })),
-  };
+  return { probability: (1 + spamminess - hamminess) / 2, spamminess, hamminess, clues };
 }
 
 export class BayesClassifier {

@@ -18,6 +18,9 @@ export interface TokenDb {
 /** Read-only token lookups (a Map qualifies). */
 export interface TokenLookup {
   get(token: string): TokenCounts | undefined;
+  /** Optional allocation-free form of get: copies the counts into `out` and returns true, or
+   * returns false (leaving `out` as it was) where get would return undefined. */
+  getInto?(token: string, out: TokenCounts): boolean;
   readonly size: number;
 }
 
@@ -65,11 +68,26 @@ export class TokenTable implements TokenLookup {
   }
 
   get(token: string): TokenCounts | undefined {
+    const k = this.row(token);
+    return k < 0 ? undefined : { ham: this.table[k + 2], spam: this.table[k + 3] };
+  }
+
+  /** get without the result object: the classifier looks up every token of every message, and
+   * a fresh object per found token was a good part of its garbage. */
+  getInto(token: string, out: TokenCounts): boolean {
+    const k = this.row(token);
+    if (k < 0) return false;
+    out.ham = this.table[k + 2];
+    out.spam = this.table[k + 3];
+    return true;
+  }
+
+  /** Offset of the token's row, or -1 when absent or at zero on both sides. */
+  private row(token: string): number {
     hashToken(token, this.h);
     const k = this.find(this.h[0], this.h[1]);
     const t = this.table;
-    if (t[k + 1] === 0 || (t[k + 2] === 0 && t[k + 3] === 0)) return undefined;
-    return { ham: t[k + 2], spam: t[k + 3] };
+    return t[k + 1] === 0 || (t[k + 2] === 0 && t[k + 3] === 0) ? -1 : k;
   }
 
   /** Adds delta to one side of a token (never below zero). */

@@ -29,11 +29,56 @@ const TRAIL = /[^\p{L}\p{N}$€£%!]+$/u;
 const URL_LIKE = /\b(?:(?:https?|ftp):\/\/|www\d{0,3}\.)\S+/gi;
 const EMAIL = /\b[\w.+-]{1,64}@((?:[\w-]{1,63}\.)+[a-z]{2,24})\b/gi;
 
+// The Bag being filled: its tokens, a hash table of them (slot → index + 1 in `listed`, 0 for
+// empty) and each listed token's hash. Reused from message to message (a Bag is filled and
+// done within one synchronous tokenizeView call), so they are cleared, not allocated, per message.
+const listed: string[] = [];
+let slots = new Int32Array(2048);
+let hashes = new Int32Array(1024);
+
+/** The distinct tokens of a message, in the order first added. Not a Set: a Set re-hashed into
+ * a new, larger table several times per message (and was then copied to an array), some 12% of
+ * what judging a message allocated. */
 class Bag {
-  readonly set = new Set<string>();
-  constructor(private readonly max: number) {}
-  add(t: string): void { if (this.set.size < this.max && t.length <= 80) this.set.add(t); }
-  get full(): boolean { return this.set.size >= this.max; }
+  private n = 0;
+  constructor(private readonly max: number) { slots.fill(0); }
+
+  add(t: string): void {
+    const n = this.n;
+    if (n >= this.max || t.length > 80) return;
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
+    h ^= h >>> 15;
+    let mask = slots.length - 1;
+    let k = h & mask;
+    for (let s = slots[k]; s !== 0; k = (k + 1) & mask, s = slots[k]) {
+      if (hashes[s - 1] === h && listed[s - 1] === t) return;
+    }
+    if (n === listed.length) listed.push(t); else listed[n] = t;
+    if (n === hashes.length) { const more = new Int32Array(n * 2); more.set(hashes); hashes = more; }
+    hashes[n] = h;
+    slots[k] = n + 1;
+    this.n = n + 1;
+    if (this.n * 2 > slots.length) {
+      // Over half full: double and re-insert every listed token by its hash.
+      slots = new Int32Array(slots.length * 2);
+      mask = slots.length - 1;
+      for (let j = 0; j < this.n; j++) {
+        let q = hashes[j] & mask;
+        while (slots[q] !== 0) q = (q + 1) & mask;
+        slots[q] = j + 1;
+      }
+    }
+  }
+
+  get full(): boolean { return this.n >= this.max; }
+
+  /** The tokens, as a new array; the Bag is done. */
+  take(): string[] {
+    const out = listed.slice(0, this.n);
+    listed.fill('', 0, this.n); // keep no message's tokens alive until the next
+    return out;
+  }
 }
 
 /** Shape of an identifier: digit runs → "9", letter runs → "a"/"A", punctuation kept. */
@@ -50,22 +95,58 @@ function bucket(n: number): string {
   return '100+';
 }
 
-/** Words of a text into the bag, with `prefix`; returns the kept words in order (for pairs). */
-function isAlnum(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+/** \s of a regular expression, for one UTF-16 code unit (exported for its test). */
+export function isSpaceCode(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff);
 }
 
+/** ASCII characters LEAD keeps at the start of a word: letters, digits, "$". */
+function keptLead(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 36;
+}
+
+/** ASCII characters TRAIL keeps at the end of a word: those of keptLead, "%" and "!". */
+function keptTrail(c: number): boolean {
+  return keptLead(c) || c === 37 || c === 33;
+}
+
+/** s[start, end) without LEAD and TRAIL. Scanned by character code while the ends are ASCII (no
+ * intermediate strings); by the regular expressions once a non-ASCII character (maybe a
+ * Unicode letter or digit) is met. */
+function trimmedWord(s: string, start: number, end: number): string {
+  let a = start, b = end;
+  for (; a < b; a++) {
+    const c = s.charCodeAt(a);
+    if (c >= 0x80) return s.slice(start, end).replace(LEAD, '').replace(TRAIL, '');
+    if (keptLead(c)) break;
+  }
+  for (; b > a; b--) {
+    const c = s.charCodeAt(b - 1);
+    if (c >= 0x80) return s.slice(start, end).replace(LEAD, '').replace(TRAIL, '');
+    if (keptTrail(c)) break;
+  }
+  return s.slice(a, b);
+}
+
+/** Words of a text into the bag, with `prefix`, and pairs of adjacent kept words if `pairs`. */
 function addWords(bag: Bag, text: string, prefix: string, pairs: boolean): void {
   let prev = '';
+  let prevStart = 0, prevEnd = 0; // the run of `lower` prev was cut from
   let count = 0;
   const lower = text.toLowerCase();
-  const re = /\S+/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(lower)) !== null) {
+  const len = lower.length;
+  let at = 0;
+  for (;;) {
+    // The next run of non-space characters, as /\S+/g finds them, without a match object and a
+    // substring per run: only the trimmed word is cut out.
+    while (at < len && isSpaceCode(lower.charCodeAt(at))) at++;
+    if (at >= len) break;
+    const start = at;
+    while (at < len && !isSpaceCode(lower.charCodeAt(at))) at++;
     if (bag.full || ++count > 6000) break;
-    let chunk = m[0];
-    // Fast path: plain ASCII word needs no trimming.
-    if (!isAlnum(chunk.charCodeAt(0)) || !isAlnum(chunk.charCodeAt(chunk.length - 1))) chunk = chunk.replace(LEAD, '').replace(TRAIL, '');
+    const chunk = trimmedWord(lower, start, at);
     if (chunk.length === 0) { prev = ''; continue; }
     if (chunk.charCodeAt(0) >= 0x2e80 && CJK.test(chunk)) {
       // No spaces between words: character pairs stand in for words.
@@ -86,8 +167,15 @@ function addWords(bag: Bag, text: string, prefix: string, pairs: boolean): void 
     bag.add(prefix + chunk);
     // "c-l-i-c-k", "money.now": the pieces too.
     if (/[-./_@]/.test(chunk)) for (const piece of chunk.split(/[-./_@]+/)) if (piece.length >= 3) bag.add(prefix + piece);
-    if (pairs && prev !== '') bag.add(`${prefix}bi:${prev} ${chunk}`);
+    if (pairs && prev !== '') {
+      // Both words untrimmed and one space apart (most pairs): the pair is already a substring
+      // of `lower`, cut out as one string instead of joined from three.
+      const joined = prevEnd === start - 1 && lower.charCodeAt(prevEnd) === 32 && prevEnd - prevStart === prev.length && at - start === chunk.length;
+      bag.add(`${prefix}bi:${joined ? lower.slice(prevStart, at) : `${prev} ${chunk}`}`);
+    }
     prev = chunk;
+    prevStart = start;
+    prevEnd = at;
   }
 }
 
@@ -286,9 +374,9 @@ export function tokenizeView(v: MessageView, opts: TokenizeOptions = DEFAULT_TOK
   let text = v.text.length > opts.maxTextChars ? v.text.slice(0, opts.maxTextChars) : v.text;
   if (text.includes('://') || /www\d{0,3}\./i.test(text)) text = text.replace(URL_LIKE, ' ');
   if (text.includes('@')) {
-    for (const m of text.matchAll(EMAIL)) bag.add(`email:${registrableDomain(m[1].toLowerCase())}`);
-    text = text.replace(EMAIL, ' ');
+    // One pass of the (costly) pattern: each address becomes a token as it is blanked out.
+    text = text.replace(EMAIL, (_, domain: string) => { bag.add(`email:${registrableDomain(domain.toLowerCase())}`); return ' '; });
   }
   addWords(bag, text, '', opts.bigrams);
-  return [...bag.set];
+  return bag.take();
 }

@@ -86,3 +86,39 @@ test('classify: most significant clues only, deterministic', () => {
   assert.equal(a.clues.length, 40);
   assert.deepEqual(classify([...toks].reverse(), side, null, { ...opts, maxClues: 40 }), a);
 });
+
+test('classify: the clues of sorting every candidate, with ties, repeated tokens and family caps', () => {
+  // Reference: every distinct token's f, sorted by deviation then name, capped per family.
+  const reference = (tokens: string[], counts: Map<string, { ham: number; spam: number }>, o: typeof opts) => {
+    const all = [...new Set(tokens)].flatMap((t) => {
+      const c = counts.get(t);
+      if (c === undefined) return [];
+      const rs = c.spam / 100, rh = c.ham / 100;
+      if (rs + rh === 0) return [];
+      const n = c.ham + c.spam;
+      const f = (o.strength * o.unknown + n * (rs / (rs + rh))) / (o.strength + n);
+      return Math.abs(f - 0.5) >= o.minDev ? [{ token: t, f, d: Math.abs(f - 0.5) }] : [];
+    }).sort((a, b) => b.d - a.d || (a.token < b.token ? -1 : 1));
+    const used = new Map<string, number>();
+    return all.filter((c) => {
+      const fam = c.token.includes(':') ? c.token.slice(0, c.token.indexOf(':')) : '';
+      const cap = o.familyCaps?.[fam];
+      const u = used.get(fam) ?? 0;
+      if (cap !== undefined && u >= cap) return false;
+      used.set(fam, u + 1);
+      return true;
+    }).slice(0, o.maxClues).map((c) => ({ token: c.token, f: c.f }));
+  };
+  let seed = 7;
+  const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
+  for (let round = 0; round < 200; round++) {
+    const counts = new Map<string, { ham: number; spam: number }>();
+    // Few distinct counts, so many tokens share a deviation and the name decides.
+    for (let i = 0; i < 300; i++) counts.set(['', 'html:', 'bi:'][rnd(3)] + `w${rnd(500)}`, { ham: rnd(4), spam: rnd(4) });
+    const vocab = [...counts.keys(), 'unseen1', 'unseen2'];
+    const tokens = Array.from({ length: rnd(400) }, () => vocab[rnd(vocab.length)]);
+    const o = { ...opts, maxClues: [1, 5, 40, 500][rnd(4)], ...(rnd(2) === 0 ? { familyCaps: { html: 3, bi: 10 } } : {}) };
+    const r = classify(tokens, { counts, totals: { ham: 100, spam: 100 } }, null, o)!;
+    assert.deepEqual(r.clues, reference(tokens, counts, o));
+  }
+});

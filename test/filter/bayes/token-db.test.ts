@@ -14,6 +14,11 @@ test('memory token db: counts per side, untraining to zero forgets the token', a
   assert.equal(db.countsSync(0).get('pills'), undefined);
   assert.deepEqual(db.countsSync(0).get('cheap'), { ham: 1, spam: 0 });
   assert.equal(db.countsSync(0).size, 2);
+  // The allocation-free form answers the same.
+  const out = { ham: -1, spam: -1 };
+  assert.equal(db.countsSync(0).getInto!('cheap', out), true);
+  assert.deepEqual(out, { ham: 1, spam: 0 });
+  assert.equal(db.countsSync(0).getInto!('pills', out), false);
   // Removing what was never added does nothing (no negative counts).
   await db.addTokens(0, ['ghost'], 'ham', -1);
   assert.equal(db.countsSync(0).get('ghost'), undefined);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../../src/mime/index.js';
-import { tokenize, DEFAULT_TOKENIZE } from '../../../src/filter/bayes/tokenize.js';
+import { tokenize, DEFAULT_TOKENIZE, isSpaceCode } from '../../../src/filter/bayes/tokenize.js';
 import { msg } from '../helpers-msg.js';
 
 const html = msg({
@@ -42,4 +42,13 @@ test('tokenizer: long runs summarised, CJK as character pairs, attachments by ex
   const t = tokenize(m, parseMessage(m));
   assert.ok(t.includes('skip:a:30'));
   assert.ok(t.includes('你好') && t.includes('好世'));
+});
+
+test('tokenizer: words split on exactly what /\\s/ matches, trimmed as LEAD and TRAIL say', () => {
+  for (let c = 0; c < 0x10000; c++) assert.equal(isSpaceCode(c), /\s/.test(String.fromCharCode(c)), `U+${c.toString(16)}`);
+  const m = msg({ From: 'a@b.test', Subject: 'x' }, '(see) "quoted" 100% wow!! $500... ...dots.. \u00a0«naïve» ¿qué? first\u3000second last');
+  const t = tokenize(m, parseMessage(m));
+  for (const want of ['see', 'quoted', '100%', 'wow!!', '$500', 'dots', 'naïve', 'qué', 'first', 'second', 'bi:first second', 'bi:second last', 'bi:see quoted']) {
+    assert.ok(t.includes(want), `missing ${want}`);
+  }
 });
