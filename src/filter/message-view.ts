@@ -6,6 +6,7 @@ import { splitHeader, fieldValue, decodeHeaderValue, decodedParam, partText, dec
 import { scanHtml, type HtmlInfo } from './html.js';
 import { urlsInText, urlParts, registrableDomain, type UrlParts } from './urls.js';
 import { zipMemberNames } from './archive.js';
+import { outlookMsgidSkewHours } from './forgery.js';
 
 export interface HeaderEntry {
   /** Lower-case name. */
@@ -99,6 +100,22 @@ function badBase64(raw: Buffer, p: MimePart): boolean {
   return longLines > 0;
 }
 
+/** Quoted-printable lines longer than the 76 characters RFC 2045 allows (bulk-mail software
+ * that writes the header but not the encoding). Looks at the first 64 KB of the part. */
+function qpLongLines(raw: Buffer, p: MimePart): number {
+  const end = Math.min(p.bodyEnd, p.bodyStart + 64 * 1024);
+  let n = 0;
+  let start = p.bodyStart;
+  while (start < end) {
+    let nl = raw.indexOf(10, start);
+    if (nl < 0 || nl > end) nl = end;
+    const len = nl - start - (nl > start && raw[nl - 1] === 13 ? 1 : 0);
+    if (len > 76) n++;
+    start = nl + 1;
+  }
+  return n;
+}
+
 function words(s: string): Set<string> {
   const out = new Set<string>();
   for (const w of s.toLowerCase().match(/\p{L}{3,}/gu) ?? []) { out.add(w); if (out.size > 2000) break; }
@@ -158,10 +175,11 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   const attachments: AttachmentInfo[] = [];
   const plainText = new Map<MimePart, string>();
   const htmlPartIndex = new Map<MimePart, number>();
-  let plainLen = 0, htmlLen = 0, textBase64 = 0, badB64 = 0, badCte = 0, cjk = 0, no8bitCharset = 0;
+  let plainLen = 0, htmlLen = 0, textBase64 = 0, badB64 = 0, qpLong = 0, badCte = 0, cjk = 0, no8bitCharset = 0;
   for (const l of leaves) {
     if (l.encoding !== null && !KNOWN_CTE.has(l.encoding)) badCte++;
     if (l.encoding === 'base64' && badBase64(raw, l.part)) badB64++;
+    if (l.encoding === 'quoted-printable') qpLong += qpLongLines(raw, l.part);
     if (l.charset !== null && CJK_CHARSETS.test(l.charset)) cjk++;
     const isText = l.part.type === 'text' && !l.attachment;
     if (isText && l.part.subtype === 'html') {
@@ -223,6 +241,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.text_base64 = textBase64;
   facts.bad_base64 = badB64;
   facts.bad_cte = badCte;
+  facts.qp_long_lines = qpLong;
   facts.charset_cjk = cjk;
   facts.charset_missing_8bit = no8bitCharset;
   facts.headers_8bit = headers8bit;
@@ -259,6 +278,10 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
     facts.html_unknown_tags = html.unknownTags;
     facts.html_tags = html.tags;
     facts.html_max_font = html.maxFontSize;
+    // Hand-written or generated fragments: mail programs wrap HTML mail in <html>.
+    facts.html_no_html_tag = /<html[\s>]/i.test(htmlSource) ? 0 : 1;
+    // Outlook's HTML always comes from Internet Explorer's or Word's editor and says so.
+    facts.html_ms_editor = /MSHTML|Microsoft Word|urn:schemas-microsoft-com/i.test(htmlSource) ? 1 : 0;
     let mismatch = 0;
     for (const l of html.links) {
       const shown = /\b(?:https?:\/\/)?((?:[a-z0-9-]+\.)+[a-z]{2,})\b/i.exec(l.text);
@@ -286,6 +309,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
       if (lo !== ch.toUpperCase()) { letters++; if (ch !== lo) upper++; }
     }
   }
+  facts.form_fields = (text.slice(0, 20000).match(FORM_FIELD) ?? []).length;
   facts.body_letters = letters;
   facts.body_upper_pct = letters === 0 ? 0 : Math.round((100 * upper) / letters);
   facts.to_count = parsed.to.length;
@@ -304,6 +328,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   const rcvd = header('received');
   const stamp = rcvd.length > 0 ? parseDate(rcvd[0].slice(rcvd[0].lastIndexOf(';') + 1).trim()) : null;
   facts.date_ahead_h = parsed.date !== null && stamp !== null ? Math.round((parsed.date.getTime() - stamp.getTime()) / 3600000) : 0;
+  facts.msgid_outlook_skew_h = Math.round(outlookMsgidSkewHours(header('message-id')[0], parsed.date) ?? 0);
 
   return {
     raw, parsed, headers, header, plain, htmlSource, html, text, urls, attachments, leaves,
@@ -311,6 +336,10 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   };
 }
 
+/** An empty field of a paper-style form to fill in and send back ("Name: ______"). */
+const FORM_FIELD = /^[ \t]*(?:name|(?:first|last) name|company|address|city|state|zip(?: code)?|country|phone|telephone|fax|e-?mail(?: address)?|website)[ \t]*:[ \t]*(?:_{3,}.*)?$/gim;
+/** Providers whose names bulk-mail software puts in HELO (only their own servers say it). */
+const BIG_PROVIDER = /^(?:[\w-]+\.)?(?:hotmail|yahoo|msn|aol|excite|lycos|juno|netscape|earthlink|compuserve|prodigy|mail|email|usa|gmx|web)\.(?:com|net|de|co\.uk|fr|ru)$/;
 const PRIVATE_IP = /^(?:10\.|127\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|0\.|169\.254\.)/;
 const DYNAMIC = /(?:\d{1,3}[-.]\d{1,3}[-.]\d{1,3}|dsl|dial|dyn|pool|cable|dhcp|ppp|modem|client|user|host\d|customer|resid)/i;
 const HOP_FROM = /^from\s+(\S+)\s*(?:\(([^)]*)\))?/i;
@@ -356,6 +385,10 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('rcvd_msgid_dom_unseen', midDom !== '' && !seen.has(midDom));
   set('rcvd_may_be_forged', hops.some((h) => h.forged));
   set('rcvd_helo_bare_ip', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo)));
+  // A HELO of an IP address that is not the one the relay saw connect: a lie, not a NAT.
+  set('rcvd_helo_ip_mismatch', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo) && h.ip !== '' && !PRIVATE_IP.test(h.ip) && h.ip !== h.helo));
+  // A HELO naming a big mail provider from a host outside it (ratware borrowing a name).
+  set('rcvd_helo_big_provider', hops.some((h) => BIG_PROVIDER.test(h.helo) && (h.rdns === '' || registrableDomain(h.rdns) !== registrableDomain(h.helo))));
   // The first external hop: the bottom-most with a public IP, i.e. where the mail entered.
   let first: Hop | undefined;
   for (let i = hops.length - 1; i >= 0; i--) if (hops[i].ip !== '' && !PRIVATE_IP.test(hops[i].ip)) { first = hops[i]; break; }
