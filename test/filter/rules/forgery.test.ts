@@ -57,12 +57,14 @@ test('RCVD_HELO_IP_MISMATCH and RCVD_HELO_FAKE_PROVIDER', () => {
   assert.ok(!hits(rcvd('web13.mail.yahoo.com (web13.mail.yahoo.com [216.136.175.76])')).includes('RCVD_HELO_FAKE_PROVIDER'));
 });
 
-test('DATE_AHEAD_6H, DATE_TZ_ABSURD and MIME_QP_LONG_LINE', () => {
+test('DATE_AHEAD_6H, DATE_TZ_ABSURD, DATE_NO_ZONE and MIME_QP_LONG_LINE', () => {
   const rcvd = { Received: 'from a.example.org (a.example.org [192.0.2.1]) by mx.example.net with ESMTP id 1; Tue, 6 Aug 2002 08:00:00 +0000' };
   assert.ok(hits({ ...BASE, ...rcvd, Date: 'Tue, 6 Aug 2002 16:30:00 +0000' }).includes('DATE_AHEAD_6H'));
   assert.ok(!hits({ ...BASE, ...rcvd, Date: 'Tue, 6 Aug 2002 09:00:00 +0000' }).includes('DATE_AHEAD_6H'));
   assert.ok(hits({ ...BASE, Date: 'Tue, 6 Aug 2002 18:11:54 +1900' }).includes('DATE_TZ_ABSURD'));
   assert.ok(!hits({ ...BASE, Date: 'Tue, 6 Aug 2002 18:11:54 +0545' }).includes('DATE_TZ_ABSURD'));
+  assert.ok(hits({ ...BASE, Date: 'Tue, 6 Aug 2002 18:11:54' }).includes('DATE_NO_ZONE'));
+  assert.ok(!hits(BASE).includes('DATE_NO_ZONE'));
   const qp = { ...BASE, 'MIME-Version': '1.0', 'Content-Type': 'text/plain; charset=us-ascii', 'Content-Transfer-Encoding': 'quoted-printable' };
   assert.ok(hits(qp, `${'word '.repeat(40)}\n`).includes('MIME_QP_LONG_LINE'));
   assert.ok(!hits(qp, `${'word '.repeat(14)}=\nword\n`).includes('MIME_QP_LONG_LINE'));
