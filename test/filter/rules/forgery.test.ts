@@ -86,11 +86,13 @@ test('DATE_MALFORMED: dates no mail program writes', () => {
   }
 });
 
-test('FORM_TO_FILL and HTML_NO_HTML_TAG', () => {
+test('FORM_TO_FILL, HTML_NO_HTML_TAG and HTML_NO_MIMEVER', () => {
   const form = 'To get your free CD, send us:\n\nName: ________\nAddress: ________\nCity:\nPhone: ________\n';
   assert.ok(hits(BASE, form).includes('FORM_TO_FILL'));
   assert.ok(!hits(BASE, 'Your order:\n\nName: Ann Smith\nAddress: 1 Main St\nPhone: 555 0100\n').includes('FORM_TO_FILL'), 'filled-in fields are not a form');
   const html = { ...BASE, 'Content-Type': 'text/html' };
   assert.ok(hits(html, '<font size=5>Act now</font>\n').includes('HTML_NO_HTML_TAG'));
   assert.ok(!hits(html, '<html><body>Hi</body></html>\n').includes('HTML_NO_HTML_TAG'));
+  assert.ok(hits(html, '<html><body>Hi</body></html>\n').includes('HTML_NO_MIMEVER'));
+  assert.ok(!hits({ ...html, 'MIME-Version': '1.0' }, '<html><body>Hi</body></html>\n').includes('HTML_NO_MIMEVER'));
 });
