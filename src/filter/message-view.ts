@@ -315,6 +315,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.to_count = parsed.to.length;
   facts.raw_max_line = maxLineLength(raw);
   facts.cc_count = parsed.cc.length;
+  facts.recips_alphabetic = alphabeticRecipients([...parsed.to, ...parsed.cc].map((a) => a.address.toLowerCase()));
   facts.received = header('received').length;
   const fromAddr = parsed.from[0]?.address.toLowerCase() ?? '';
   facts.from_eq_to = fromAddr !== '' && parsed.to.length === 1 && parsed.to[0].address.toLowerCase() === fromAddr ? 1 : 0;
@@ -409,6 +410,20 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('date_tz_bad', tz !== null && (Number(tz[2]) > 14 || !['00', '30', '45'].includes(tz[3])));
   set('date_tz_name', date !== undefined && tz === null && /\b[A-Z]{2,5}\s*$/.test(date));
   set('date_tz_none', date !== undefined && tz === null && !/\b[A-Z]{2,5}\s*$/.test(date));
+}
+
+/** 1 when the recipients read like a slice of an alphabetical address list (harvested mail):
+ * at least three neighbours that begin with the same three letters but live at different domains. */
+function alphabeticRecipients(addrs: string[]): number {
+  if (addrs.length < 4) return 0;
+  let similar = 0;
+  for (let i = 1; i < addrs.length && i < 200; i++) {
+    const a = addrs[i - 1], b = addrs[i];
+    let k = 0;
+    while (k < a.length && a[k] === b[k] && a[k] !== '@') k++;
+    if (k >= 3 && a.slice(a.indexOf('@')) !== b.slice(b.indexOf('@'))) similar++;
+  }
+  return similar >= 3 ? 1 : 0;
 }
 
 function maxLineLength(raw: Buffer): number {

@@ -1,6 +1,6 @@
 // The real evaluation on the SpamAssassin development corpus: train on the train split, judge
 // the test split. The issue's targets (false positives ≤ 0.2 %, false negatives ≤ 2 %) are NOT
-// met yet (measured 0.64 % / 5.75 %, see bench/results/spam-*.json); this test holds what is
+// met yet (measured 0.64 % / 5.57 %, see bench/results/spam-*.json); this test holds what is
 // achieved, so that a change that makes the filter worse fails, and no ham is ever refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,11 +18,11 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   for (const m of r.mistakes) console.log(`  ${m.label} judged ${m.verdict} score ${m.score} p=${m.p?.toFixed(4)} ${path.basename(m.file)}`);
   assert.equal(r.messages, 1819);
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 8/1245 and 33/574 (2026-11-28: Bayes on its 40 strongest clues, chosen by CV for
+  // Measured 8/1245 and 32/574 (2026-11-28: Bayes on its 40 strongest clues, chosen by CV for
   // the false-positive target, and the header-forgery rules; 38 missed before those rules).
   // The targets are 2/1245 and 11/574.
   assert.ok(r.fp <= 8, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 8 measured`);
-  assert.ok(r.fn <= 33, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 33 measured`);
+  assert.ok(r.fn <= 32, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 32 measured`);
   // Throughput is measured on a shared machine: only a gross regression fails here; the
   // 500 msg/s target is measured by bench/spam.ts.
   assert.ok(r.msgPerSec >= 100, `${r.msgPerSec} msg/s`);
@@ -33,7 +33,7 @@ test('content rules alone on the test split: errors no worse than measured', { s
   const r = await runEval({ corpus: SPAM_CORPUS, split: 'test', bayes: false, threads: 2 });
   console.log(formatEval(r));
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 3/1245 and 238/574 (2026-11-28; 400/574 before the header-forgery rules).
+  // Measured 3/1245 and 236/574 (2026-11-28; 400/574 before the header-forgery rules).
   assert.ok(r.fp <= 3, `false positives ${r.fp}: worse than the 3 measured`);
-  assert.ok(r.fn <= 238, `false negatives ${r.fn}: worse than the 238 measured`);
+  assert.ok(r.fn <= 236, `false negatives ${r.fn}: worse than the 236 measured`);
 });

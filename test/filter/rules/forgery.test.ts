@@ -96,3 +96,11 @@ test('FORM_TO_FILL, HTML_NO_HTML_TAG and HTML_NO_MIMEVER', () => {
   assert.ok(hits(html, '<html><body>Hi</body></html>\n').includes('HTML_NO_MIMEVER'));
   assert.ok(!hits({ ...html, 'MIME-Version': '1.0' }, '<html><body>Hi</body></html>\n').includes('HTML_NO_MIMEVER'));
 });
+
+test('RECIPS_ALPHABETIC: a slice of a harvested, sorted address list', () => {
+  const harvested = 'yyyyferreira@inescn.example, yyyyferrer@cesca.example, yyyyf@infko.example, yyyyfoo@uni.example, yyyyg@other.example';
+  assert.ok(hits({ ...BASE, To: harvested }).includes('RECIPS_ALPHABETIC'));
+  // A team at one domain, or a few friends, is not a list slice.
+  assert.ok(!hits({ ...BASE, To: 'anna@example.org, andrew@example.org, anton@example.org, annie@example.org' }).includes('RECIPS_ALPHABETIC'));
+  assert.ok(!hits({ ...BASE, To: 'ann@example.org, bob@example.net, carl@example.com, dora@example.edu' }).includes('RECIPS_ALPHABETIC'));
+});
