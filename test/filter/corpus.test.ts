@@ -33,7 +33,7 @@ test('content rules alone on the test split: errors no worse than measured', { s
   const r = await runEval({ corpus: SPAM_CORPUS, split: 'test', bayes: false, threads: 2 });
   console.log(formatEval(r));
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 3/1245 and 236/574 (2026-11-28; 400/574 before the header-forgery rules).
+  // Measured 3/1245 and 235/574 (2026-11-28; 400/574 before the header-forgery rules).
   assert.ok(r.fp <= 3, `false positives ${r.fp}: worse than the 3 measured`);
-  assert.ok(r.fn <= 236, `false negatives ${r.fn}: worse than the 236 measured`);
+  assert.ok(r.fn <= 235, `false negatives ${r.fn}: worse than the 235 measured`);
 });

@@ -104,3 +104,9 @@ test('RECIPS_ALPHABETIC: a slice of a harvested, sorted address list', () => {
   assert.ok(!hits({ ...BASE, To: 'anna@example.org, andrew@example.org, anton@example.org, annie@example.org' }).includes('RECIPS_ALPHABETIC'));
   assert.ok(!hits({ ...BASE, To: 'ann@example.org, bob@example.net, carl@example.com, dora@example.edu' }).includes('RECIPS_ALPHABETIC'));
 });
+
+test('SUBJ_ADV: the advertisement label in any case at the start, capitals elsewhere', () => {
+  assert.ok(hits({ ...BASE, Subject: 'Adv: Mortgage quotes' }).includes('SUBJ_ADV'));
+  assert.ok(hits({ ...BASE, Subject: 'Save now [ADV]' }).includes('SUBJ_ADV'));
+  assert.ok(!hits({ ...BASE, Subject: 'adv tips for the ADVENT calendar' }).includes('SUBJ_ADV'));
+});
