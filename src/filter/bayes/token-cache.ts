@@ -58,13 +58,7 @@ export class CachedTokenDb implements TokenDb {
 
   async getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>> {
     const c = scope === 0 ? await this.current() : null;
-    if (c === null) return this.store.getTokens(scope, tokens);
-    const out = new Map<string, TokenCounts>();
-    for (const t of tokens) {
-      const n = c.table.get(t);
-      if (n !== undefined) out.set(t, n);
-    }
-    return out;
+    return c === null ? this.store.getTokens(scope, tokens) : c.table.pick(tokens);
   }
 
   async getTotals(scope: number): Promise<TokenCounts> {

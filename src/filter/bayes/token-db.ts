@@ -82,6 +82,16 @@ export class TokenTable implements TokenLookup {
     return true;
   }
 
+  /** The counts of those of `tokens` the table has, as TokenDb.getTokens answers. */
+  pick(tokens: string[]): Map<string, TokenCounts> {
+    const out = new Map<string, TokenCounts>();
+    for (const t of tokens) {
+      const c = this.get(t);
+      if (c !== undefined) out.set(t, c);
+    }
+    return out;
+  }
+
   /** Offset of the token's row, or -1 when absent or at zero on both sides. */
   private row(token: string): number {
     hashToken(token, this.h);
@@ -170,13 +180,7 @@ export class MemoryTokenDb implements TokenDb {
   totalsSync(scope: number): TokenCounts { return { ...this.scope(scope).totals }; }
 
   async getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>> {
-    const s = this.scope(scope);
-    const out = new Map<string, TokenCounts>();
-    for (const t of tokens) {
-      const c = s.tokens.get(t);
-      if (c !== undefined) out.set(t, c);
-    }
-    return out;
+    return this.scope(scope).tokens.pick(tokens);
   }
 
   async getTotals(scope: number): Promise<TokenCounts> {
