@@ -16,7 +16,9 @@ export interface HtmlInfo {
   tags: number;
   unknownTags: number;
   images: number;
-  /** Characters of text inside elements styled invisible (display:none, zero or tiny font, white on default background). */
+  /** Letters of the words inside elements styled invisible (display:none, zero or tiny font, white on
+   * default background), not counting a preheader: hidden text before any visible text, which mail
+   * templates use for the preview line that mail programs show beside the subject. */
   hiddenChars: number;
   comments: number;
   /** Comments glued between two letters: "vi<!-- x -->agra". */
@@ -47,6 +49,20 @@ const NAMED: Record<string, string> = {
   times: '×', eacute: 'é', egrave: 'è', agrave: 'à', aacute: 'á', ouml: 'ö', uuml: 'ü', auml: 'ä',
   szlig: 'ß', ntilde: 'ñ', ccedil: 'ç', iexcl: '¡', iquest: '¿', shy: '',
 };
+
+function countLetters(s: string): number {
+  let n = 0;
+  for (const ch of s) if (/[\p{L}\p{N}]/u.test(ch)) n++;
+  return n;
+}
+
+/** Letters of the plain words in s: words with '/' or '@' are links, paths or
+ * addresses (a hidden message id in a notification), not the text that hides to fool a filter. */
+function wordLetters(s: string): number {
+  let n = 0;
+  for (const w of s.split(/\s+/)) if (!/[/@]/.test(w)) n += countLetters(w);
+  return n;
+}
 
 function isLetter(c: string | undefined): boolean {
   return c !== undefined && /\p{L}/u.test(c);
@@ -112,6 +128,15 @@ function hides(tag: string, attrs: Attr[], inBgColor: boolean): boolean {
   return false;
 }
 
+function isBeacon(attrs: Attr[]): boolean {
+  let w = -1, h = -1;
+  for (const a of attrs) {
+    if (a.name === 'width') w = parseInt(a.value, 10);
+    else if (a.name === 'height') h = parseInt(a.value, 10);
+  }
+  return w >= 0 && w <= 2 && h >= 0 && h <= 2;
+}
+
 interface Frame { tag: string; hidden: boolean; bg: boolean }
 
 export function scanHtml(input: string): HtmlInfo {
@@ -128,11 +153,13 @@ export function scanHtml(input: string): HtmlInfo {
   let lower: string | null = null;
   const n = html.length;
   const addToken = (t: string) => { if (info.tokens.size < MAX_TOKENS) info.tokens.add(t); };
+  let seenVisible = false;
   const emitText = (raw: string) => {
     if (raw.length === 0) return;
     const t = decodeEntities(raw, info);
     const top = stack.length > 0 ? stack[stack.length - 1] : null;
-    if (top !== null && top.hidden) info.hiddenChars += t.replace(/\s+/g, '').length;
+    if (top !== null && top.hidden) { if (seenVisible) info.hiddenChars += wordLetters(t); }
+    else if (!seenVisible && top?.tag !== 'title' && countLetters(t) > 0) seenVisible = true;
     out.push(t);
   };
   while (pos < n) {
@@ -211,12 +238,15 @@ export function scanHtml(input: string): HtmlInfo {
       }
       if (tag === 'meta' && a.name === 'http-equiv' && a.value.toLowerCase() === 'refresh') info.metaRefresh = true;
     }
-    if (tag === 'img') info.images++;
+    // A 1x1 image is a read-receipt beacon, which nearly all bulk and transactional mail carries;
+    // it shows nothing, so it does not make a message "mostly images".
+    if (tag === 'img') { if (!isBeacon(attrs)) info.images++; }
     else if (tag === 'form' || tag === 'input') info.form = true;
     else if (tag === 'iframe' || tag === 'frame') info.iframe = true;
     else if (tag === 'object' || tag === 'embed' || tag === 'applet') info.objectEmbed = true;
     if (tag === 'script' || tag === 'style' || tag === 'xml') {
-      if (tag === 'script') info.script = true;
+      // JSON-LD (schema.org actions that mail programs show as buttons) is data, not a program.
+      if (tag === 'script' && !attrs.some((a) => a.name === 'type' && /json/i.test(a.value))) info.script = true;
       if (lower === null) lower = html.toLowerCase();
       const close = lower.indexOf(`</${tag}`, pos);
       pos = close < 0 ? n : close;

@@ -7,6 +7,7 @@ import { scanHtml, type HtmlInfo } from './html.js';
 import { urlsInText, urlParts, registrableDomain, type UrlParts } from './urls.js';
 import { zipMemberNames } from './archive.js';
 import { outlookMsgidSkewHours } from './forgery.js';
+import { activeHtmlAttachment, brandLookalikeHost, fromBrandSpoof } from './phish.js';
 
 export interface HeaderEntry {
   /** Lower-case name. */
@@ -175,7 +176,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   const attachments: AttachmentInfo[] = [];
   const plainText = new Map<MimePart, string>();
   const htmlPartIndex = new Map<MimePart, number>();
-  let plainLen = 0, htmlLen = 0, textBase64 = 0, badB64 = 0, qpLong = 0, badCte = 0, cjk = 0, no8bitCharset = 0;
+  let plainLen = 0, htmlLen = 0, textBase64 = 0, badB64 = 0, qpLong = 0, badCte = 0, cjk = 0, no8bitCharset = 0, htmlAttachActive = 0;
   for (const l of leaves) {
     if (l.encoding !== null && !KNOWN_CTE.has(l.encoding)) badCte++;
     if (l.encoding === 'base64' && badBase64(raw, l.part)) badB64++;
@@ -198,6 +199,9 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
       const type = l.ctype;
       attachments.push({ name: l.filename ?? '', type, inArchive: false });
       const name = (l.filename ?? '').toLowerCase();
+      if ((type === 'text/html' || type === 'image/svg+xml' || /\.(?:s?html?|svg)$/.test(name)) && htmlAttachActive < 5) {
+        if (activeHtmlAttachment(decodeBody(raw, l.part, 1024 * 1024).toString('latin1'))) htmlAttachActive++;
+      }
       if ((type === 'application/zip' || type === 'application/x-zip-compressed' || name.endsWith('.zip')) && attachments.length < 50) {
         try {
           for (const m of zipMemberNames(decodeBody(raw, l.part, 8 * 1024 * 1024))) attachments.push({ name: m, type: '', inArchive: true });
@@ -298,6 +302,8 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.url_userinfo = urls.filter((u) => u.userinfo && u.scheme !== 'mailto').length;
   facts.url_escaped_host = urls.filter((u) => u.escapedHost).length;
   facts.url_port = urls.filter((u) => u.port !== '' && u.port !== '80' && u.port !== '443').length;
+  facts.url_brand_lookalike = urls.filter((u) => u.scheme !== 'mailto' && brandLookalikeHost(u.host)).length;
+  facts.attach_html_active = htmlAttachActive;
   let letters = 0, upper = 0;
   for (let i = 0, n = Math.min(text.length, 50000); i < n; i++) {
     const c = text.charCodeAt(i);
@@ -318,6 +324,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.recips_alphabetic = alphabeticRecipients([...parsed.to, ...parsed.cc].map((a) => a.address.toLowerCase()));
   facts.received = header('received').length;
   const fromAddr = parsed.from[0]?.address.toLowerCase() ?? '';
+  facts.from_brand_spoof = fromBrandSpoof(parsed.from[0]?.name ?? '', fromAddr) ? 1 : 0;
   facts.from_eq_to = fromAddr !== '' && parsed.to.length === 1 && parsed.to[0].address.toLowerCase() === fromAddr ? 1 : 0;
   const replyTo = header('reply-to')[0];
   const replyDomain = replyTo === undefined ? '' : (/@([^>\s,;]+)/.exec(replyTo)?.[1]?.toLowerCase() ?? '');

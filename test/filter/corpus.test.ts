@@ -33,7 +33,8 @@ test('content rules alone on the test split: errors no worse than measured', { s
   const r = await runEval({ corpus: SPAM_CORPUS, split: 'test', bayes: false, threads: 2 });
   console.log(formatEval(r));
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 3/1245 and 235/574 (2026-11-28; 400/574 before the header-forgery rules).
+  // Measured 3/1245 and 237/574 (2026-11-28; 400/574 before the header-forgery rules; 235 before
+  // rules that misfired on today's mail were narrowed, see rules/modern-mail.test.ts).
   assert.ok(r.fp <= 3, `false positives ${r.fp}: worse than the 3 measured`);
-  assert.ok(r.fn <= 235, `false negatives ${r.fn}: worse than the 235 measured`);
+  assert.ok(r.fn <= 237, `false negatives ${r.fn}: worse than the 237 measured`);
 });

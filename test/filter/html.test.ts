@@ -1,0 +1,27 @@
+// The HTML scanner's facts: what counts as hidden text, as an image and as a script.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { scanHtml } from '../../src/filter/html.js';
+
+const WORDS = 'cheap watches replica rolex discount pharmacy casino poker loans';
+
+test('hidden text is counted, a preheader before the visible text is not', () => {
+  const stuffed = scanHtml(`<p>Hello friend</p><div style="display:none">${WORDS}</div>`);
+  assert.equal(stuffed.hiddenChars, WORDS.replace(/ /g, '').length);
+  const white = scanHtml(`<p>Hello</p><font color="#ffffff">${WORDS}</font>`);
+  assert.ok(white.hiddenChars > 40);
+  // The preview line templates hide at the top of the body (after an invisible <title>).
+  const pre = scanHtml(`<html><head><title>News</title></head><body><span style="display:none;max-height:0">${WORDS}&zwnj;&nbsp;&zwnj;&nbsp;</span><h1>Our news</h1></body></html>`);
+  assert.equal(pre.hiddenChars, 0);
+  // Links and addresses hidden in a notification are not words.
+  const id = scanHtml('<p>Reply above</p><span style="display:none">Message ID: &lt;org/repo/issues/1839/2437710021@github.com&gt;</span>');
+  assert.ok(id.hiddenChars < 15, `${id.hiddenChars}`);
+});
+
+test('a 1x1 read beacon is not an image; JSON-LD is not a script', () => {
+  const h = scanHtml('<p>Hi</p><img src="https://t.example/o.gif" width="1" height="1"><img src="https://cdn.example/a.png" width="600" height="300">');
+  assert.equal(h.images, 1);
+  assert.equal(scanHtml('<script type="application/ld+json">{"@type":"EmailMessage"}</script>').script, false);
+  assert.equal(scanHtml('<script>alert(1)</script>').script, true);
+  assert.equal(scanHtml('<script type="text/javascript">x()</script>').script, true);
+});
