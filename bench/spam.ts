@@ -1,5 +1,6 @@
 // Content spam filter benchmark (`node dist/bench/spam.js [--corpus DIR] [--cv] [--no-sa]`):
 // Fjord's rules alone and rules + Bayes on the corpus's test split (trained on its train split),
+// the generation-shift check (trained on one generation of the corpus, judging the other),
 // optionally the 5-fold cross-validation on the train split used to choose the parameters, and,
 // when Debian's spamassassin is installed, SpamAssassin 4 on the same split in the same run
 // (local tests only, -L; its Bayes trained by sa-learn on the same train split in a temporary
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { runEval, formatEval, type EvalResult } from '../src/filter/eval/evaluate.js';
 import { readCorpus, type CorpusEntry } from '../src/filter/eval/corpus.js';
 import { crossValidate } from './spam-cv.js';
+import { generationShift } from './spam-shift.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);
@@ -107,6 +109,12 @@ for (const bayes of [false, true]) {
   fjord.push({ ...rest, mistakes: mistakes.map((m) => ({ ...m, file: path.relative(corpus, m.file) })) });
 }
 result.fjord = fjord;
+if (readCorpus(corpus).some((e) => e.origin === 'easy_ham_2')) {
+  result.generationShift = await generationShift(corpus);
+  for (const g of result.generationShift as Awaited<ReturnType<typeof generationShift>>) {
+    console.log(`fjord generation shift, trained on ${g.train.join('+')}, judging ${g.judged.join('+')}: rules+bayes FP ${g.fp}/${g.ham} FN ${g.fn}/${g.spam}; rules alone FP ${g.rulesFp} FN ${g.rulesFn}`);
+  }
+}
 if (!args.includes('--no-sa') && saInstalled()) {
   const entries = readCorpus(corpus);
   const judged = entries.filter((e) => e.split === split);

@@ -18,11 +18,11 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   for (const m of r.mistakes) console.log(`  ${m.label} judged ${m.verdict} score ${m.score} p=${m.p?.toFixed(4)} ${path.basename(m.file)}`);
   assert.equal(r.messages, 1819);
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 8/1245 and 32/574 (2026-11-28: Bayes on its 40 strongest clues, chosen by CV for
-  // the false-positive target, and the header-forgery rules; 38 missed before those rules).
-  // The targets are 2/1245 and 11/574.
-  assert.ok(r.fp <= 8, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 8 measured`);
-  assert.ok(r.fn <= 32, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 32 measured`);
+  // Measured 7/1245 and 24/574 (2026-11-28: Bayes on its 40 strongest clues with at most one
+  // markup clue and no part-type clues, the points offset, and the header-forgery rules; 8 and
+  // 32 before the caps and offset, 38 missed before those rules). Targets: 2/1245 and 11/574.
+  assert.ok(r.fp <= 7, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 7 measured`);
+  assert.ok(r.fn <= 24, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 24 measured`);
   // Throughput is measured on a shared machine: only a gross regression fails here; the
   // 500 msg/s target is measured by bench/spam.ts.
   assert.ok(r.msgPerSec >= 100, `${r.msgPerSec} msg/s`);

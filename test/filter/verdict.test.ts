@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../src/mime/index.js';
-import { decide, bayesPoints, contentSignals, ContentFilter, DEFAULT_THRESHOLDS } from '../../src/filter/verdict.js';
+import { decide, bayesPoints, contentSignals, ContentFilter, DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../../src/filter/verdict.js';
 import { MemoryTokenDb } from '../../src/filter/bayes/token-db.js';
 import { DEFAULT_BAYES } from '../../src/filter/bayes/classifier.js';
 import { msg } from './helpers-msg.js';
@@ -18,10 +18,13 @@ test('decide: sums points against the thresholds', () => {
   assert.deepEqual(DEFAULT_THRESHOLDS, { junk: 5, reject: 15 });
 });
 
-test('bayesPoints: symmetric, monotonic, clamped, never reaches reject alone', () => {
-  assert.equal(bayesPoints(0.5), 0);
-  assert.ok(bayesPoints(0.99) > bayesPoints(0.9) && bayesPoints(0.9) > 0);
-  assert.ok(bayesPoints(0.01) < 0);
+test('bayesPoints: monotonic, clamped, never reaches reject alone', () => {
+  // An unsure classifier adds the offset; a sure ham gets the full minimum.
+  assert.equal(bayesPoints(0.5), DEFAULT_BAYES_POINTS.offset);
+  assert.equal(bayesPoints(0.5, { scale: 3, min: -3, max: 5 }), 0);
+  assert.ok(bayesPoints(0.99) > bayesPoints(0.9) && bayesPoints(0.9) > bayesPoints(0.5));
+  assert.ok(bayesPoints(0.1) < 0 && bayesPoints(0.1) > bayesPoints(0.01));
+  assert.equal(bayesPoints(0.01), DEFAULT_BAYES_POINTS.min);
   assert.ok(bayesPoints(1) <= DEFAULT_THRESHOLDS.reject - 1);
   assert.ok(bayesPoints(0) >= -10);
 });

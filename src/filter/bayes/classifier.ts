@@ -38,11 +38,21 @@ export interface BayesOptions {
 /** maxClues 40 (was 150), chosen for the false-positive target by 5-fold CV on the train split
  * (three random partitions): with 150 clues, newsletters' many mildly spammy tokens pile up
  * into certainty, and at the junk threshold 10-11 of 2,904 ham were junked (0.36%) with 40-49
- * spam missed; with 40, 4-5 ham (0.14-0.17%) with 73-86 missed. At any false-positive count
- * up to 6 it misses fewer spam (e.g. 47-56 against 65-186 at 6).
- * familyCaps (e.g. { html: 5, bi: 30 }) is off by default: in 5-fold CV on the train split it
- * moved FP 9 → 6-7 at a cost of 4-5 FN, not a clear win on its own (see bench/spam-exp.ts). */
-export const DEFAULT_BAYES: BayesOptions = { strength: 0.45, unknown: 0.5, minDev: 0.1, maxClues: 40, userPrior: 10, minTrained: 20 };
+ * spam missed; with 40, 4-5 ham (0.14-0.17%) with 73-86 missed.
+ * familyCaps: the form of a message (HTML markup and attributes, part types and encodings,
+ * Content-Type, MIME shape, structure facts, which headers exist) is one piece of evidence
+ * spread over dozens of correlated tokens, and it is the evidence that ages worst: in 2002
+ * HTML meant spam, today every newsletter, receipt and Outlook message is HTML. So at most one
+ * markup clue, one fact and two header-presence clues are combined, and part/type/shape tokens
+ * none. 5-fold CV on the train split, 5 partitions, missed spam at 2/4/6 false positives of
+ * 2,904: 101/72/51 without caps, 71/44/38 with. Trained on one generation of the corpus and
+ * judging the other (bench/spam-shift.ts), with these caps and the points offset of verdict.ts
+ * false positives fell from 149 and 180 to 16 and 116, and missed spam from 171 and 41 to 164
+ * and 30. */
+export const DEFAULT_BAYES: BayesOptions = {
+  strength: 0.45, unknown: 0.5, minDev: 0.1, maxClues: 40, userPrior: 10, minTrained: 20,
+  familyCaps: { html: 1, fact: 1, has: 2, part: 0, ct: 0, mime: 0 },
+};
 
 export interface BayesResult {
   /** 0 = certainly ham, 1 = certainly spam, about 0.5 = unsure. */
@@ -130,11 +140,13 @@ function ranksBefore(da: number, ta: string, db: number, tb: string): boolean {
 }
 
 /** The most significant candidates, at most `max`, in clue order, into `chosen`; returns how
- * many. A bounded insertion: no sort of all candidates. A token passed twice is taken once. */
-function selectTop(tokens: string[], count: number, max: number): number {
+ * many. A bounded insertion: no sort of all candidates. A token passed twice is taken once.
+ * Considers candidates 0..n-1, or those listed in `list[0..n-1]`. */
+function selectTop(tokens: string[], n: number, max: number, list: Int32Array | null = null): number {
   if (chosen.length < max) chosen = new Int32Array(max);
   let k = 0;
-  for (let c = 0; c < count; c++) {
+  for (let i = 0; i < n; i++) {
+    const c = list === null ? i : list[i];
     const d = candD[c], t = tokens[candTok[c]];
     // Position after every chosen candidate that ranks before this one.
     let pos = k;
@@ -155,37 +167,67 @@ function selectTop(tokens: string[], count: number, max: number): number {
   return k;
 }
 
-/** Like selectTop, but with at most caps[family] clues per token family: in clue order over all
- * candidates, a clue is skipped once its family is full. Needs the full order, so it sorts
- * (familyCaps is off by default). */
-function selectCapped(tokens: string[], count: number, max: number, caps: Readonly<Record<string, number>>): number {
-  const order: number[] = [];
-  for (let c = 0; c < count; c++) order.push(c);
-  order.sort((a, b) => {
-    const ta = tokens[candTok[a]], tb = tokens[candTok[b]];
-    return ranksBefore(candD[a], ta, candD[b], tb) ? -1 : ranksBefore(candD[b], tb, candD[a], ta) ? 1 : 0;
-  });
-  if (chosen.length < max) chosen = new Int32Array(max);
-  const used = new Map<string, number>();
-  let k = 0;
-  let last: string | null = null;
-  for (const c of order) {
-    if (k >= max) break;
-    const token = tokens[candTok[c]];
-    if (token === last) continue; // the same token again (sorted next to itself)
-    last = token;
-    const colon = token.indexOf(':');
-    const fam = colon < 0 ? '' : token.slice(0, colon);
-    const cap = caps[fam];
-    if (cap !== undefined) {
-      const n = used.get(fam) ?? 0;
-      if (n >= cap) continue;
-      used.set(fam, n + 1);
-    }
-    chosen[k++] = c;
+/** The families with a cap above 0, as "fam:" prefixes ("" for body words: no colon, or one first). */
+interface CapPlan { prefixes: string[]; limits: number[]; tops: Int32Array[] }
+let lastCaps: Readonly<Record<string, number>> | null = null;
+let lastPlan: CapPlan = { prefixes: [], limits: [], tops: [] };
+let lastExcluded: string[] = [];
+function planFor(caps: Readonly<Record<string, number>>): CapPlan {
+  if (caps !== lastCaps) {
+    lastCaps = caps;
+    const kept = Object.entries(caps).filter(([, n]) => n > 0);
+    lastPlan = { prefixes: kept.map(([f]) => (f === '' ? '' : `${f}:`)), limits: kept.map(([, n]) => n), tops: kept.map(([, n]) => new Int32Array(n)) };
+    lastExcluded = Object.entries(caps).filter(([, n]) => n <= 0).map(([f]) => (f === '' ? '' : `${f}:`));
   }
-  return k;
+  return lastPlan;
 }
+
+/** "fam:" for every family capped at 0: those tokens never become clues, so they are not even
+ * looked up. */
+function excludedPrefixes(caps: Readonly<Record<string, number>>): string[] {
+  planFor(caps);
+  return lastExcluded;
+}
+
+function familyOf(token: string, prefixes: string[]): number {
+  for (let j = 0; j < prefixes.length; j++) {
+    const p = prefixes[j];
+    if (p === '' ? token.indexOf(':') <= 0 : token.startsWith(p)) return j;
+  }
+  return -1;
+}
+
+let pool = new Int32Array(1024);
+
+/** Like selectTop, but with at most caps[family] clues per token family, the same as taking
+ * clues in clue order and skipping those whose family is full: only a capped family's own best
+ * `cap` tokens can be among the clues, so those (kept by a tiny bounded insertion each) join
+ * the uncapped candidates and selectTop picks from them. */
+function selectCapped(tokens: string[], count: number, max: number, caps: Readonly<Record<string, number>>): number {
+  const plan = planFor(caps);
+  const filled = plan.limits.map(() => 0);
+  if (pool.length < count) pool = new Int32Array(candTok.length);
+  let np = 0;
+  for (let c = 0; c < count; c++) {
+    const t = tokens[candTok[c]];
+    const f = familyOf(t, plan.prefixes);
+    if (f < 0) { pool[np++] = c; continue; }
+    const top = plan.tops[f], lim = plan.limits[f];
+    const d = candD[c];
+    let pos = filled[f];
+    while (pos > 0 && ranksBefore(d, t, candD[top[pos - 1]], tokens[candTok[top[pos - 1]]])) pos--;
+    if (pos >= lim) continue;
+    if (pos > 0 && candD[top[pos - 1]] === d && tokens[candTok[top[pos - 1]]] === t) continue; // the same token again
+    if (filled[f] < lim) filled[f]++;
+    top.copyWithin(pos + 1, pos, filled[f] - 1);
+    top[pos] = c;
+  }
+  for (let f = 0; f < filled.length; f++) for (let j = 0; j < filled[f]; j++) pool[np++] = plan.tops[f][j];
+  return selectTop(tokens, np, max, pool);
+}
+
+const NONE: string[] = [];
+
 
 /** The combination itself, on plain maps (used directly by evaluation runs). Tokens may repeat;
  * each counts once. */
@@ -198,8 +240,10 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
     while (size < tokens.length) size *= 2;
     candTok = new Int32Array(size); candF = new Float64Array(size); candD = new Float64Array(size);
   }
+  const excluded = o.familyCaps === undefined ? NONE : excludedPrefixes(o.familyCaps);
   let count = 0;
   for (let i = 0; i < tokens.length; i++) {
+    if (excluded.length > 0 && familyOf(tokens[i], excluded) >= 0) continue;
     if (!estimate(tokens[i], g, u, o, candF, count)) continue;
     const d = Math.abs(candF[count] - 0.5);
     if (d >= o.minDev) { candTok[count] = i; candD[count] = d; count++; }

@@ -114,10 +114,11 @@ test('classify: the clues of sorting every candidate, with ties, repeated tokens
   for (let round = 0; round < 200; round++) {
     const counts = new Map<string, { ham: number; spam: number }>();
     // Few distinct counts, so many tokens share a deviation and the name decides.
-    for (let i = 0; i < 300; i++) counts.set(['', 'html:', 'bi:'][rnd(3)] + `w${rnd(500)}`, { ham: rnd(4), spam: rnd(4) });
+    for (let i = 0; i < 300; i++) counts.set(['', 'html:', 'bi:', 'part:', ':'][rnd(5)] + `w${rnd(500)}`, { ham: rnd(4), spam: rnd(4) });
     const vocab = [...counts.keys(), 'unseen1', 'unseen2'];
     const tokens = Array.from({ length: rnd(400) }, () => vocab[rnd(vocab.length)]);
-    const o = { ...opts, maxClues: [1, 5, 40, 500][rnd(4)], ...(rnd(2) === 0 ? { familyCaps: { html: 3, bi: 10 } } : {}) };
+    const caps = [undefined, { html: 3, bi: 10 }, { html: 1, part: 0, '': 4 }, { '': 0, bi: 2 }, DEFAULT_BAYES.familyCaps][rnd(5)];
+    const o = { ...opts, maxClues: [1, 5, 40, 500][rnd(4)], familyCaps: caps };
     const r = classify(tokens, { counts, totals: { ham: 100, spam: 100 } }, null, o)!;
     assert.deepEqual(r.clues, reference(tokens, counts, o));
   }
