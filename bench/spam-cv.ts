@@ -31,15 +31,19 @@ function figures(labels: ('ham' | 'spam')[], scores: number[], refuse: boolean[]
   return { accuracy: (labels.length - fp - fn) / labels.length, fpRate: fp / ham, fnRate: fn / spam, fp, fn, ham, spam };
 }
 
-export async function crossValidate(corpus: string, folds = 5, threads = 2, log: (s: string) => void = () => {}): Promise<CvResult> {
-  const train = readCorpus(corpus).filter((e) => e.split === 'train');
+/** Rules and tokens (bigrams included) of every file, computed on worker threads. */
+export async function featurise(files: string[], threads = 2): Promise<MessageFeatures[]> {
   const pool = new EvalPool({ rulesFile: null, tokenize: DEFAULT_TOKENIZE, judge: judgeOptions() }, threads);
-  let feats: MessageFeatures[];
   try {
-    feats = await pool.map<MessageFeatures>({ op: 'features', files: train.map((e) => e.file), rules: true });
+    return await pool.map<MessageFeatures>({ op: 'features', files, rules: true });
   } finally {
     await pool.close();
   }
+}
+
+export async function crossValidate(corpus: string, folds = 5, threads = 2, log: (s: string) => void = () => {}): Promise<CvResult> {
+  const train = readCorpus(corpus).filter((e) => e.split === 'train');
+  const feats = await featurise(train.map((e) => e.file), threads);
   const labels = train.map((e) => e.label);
   const fold = train.map((_, i) => i % folds);
   const ruleScores = feats.map((f) => f.ruleScore);

@@ -4,9 +4,9 @@
 // meet: a filter that learned what its training year looked like rather than what spam is
 // junks the other year's ham.
 import { readCorpus } from '../src/filter/eval/corpus.js';
-import { EvalPool, trainDb, judgeOptions } from '../src/filter/eval/evaluate.js';
-import { judge, type MessageFeatures } from '../src/filter/eval/features.js';
-import { DEFAULT_TOKENIZE } from '../src/filter/bayes/tokenize.js';
+import { trainDb, judgeOptions } from '../src/filter/eval/evaluate.js';
+import { judge } from '../src/filter/eval/features.js';
+import { featurise } from './spam-cv.js';
 
 export interface ShiftFigures { train: string[]; judged: string[]; ham: number; spam: number; fp: number; fn: number; rulesFp: number; rulesFn: number }
 
@@ -17,13 +17,7 @@ const GENERATIONS: [string[], string[]][] = [
 
 export async function generationShift(corpus: string, threads = 2): Promise<ShiftFigures[]> {
   const all = readCorpus(corpus);
-  const pool = new EvalPool({ rulesFile: null, tokenize: DEFAULT_TOKENIZE, judge: judgeOptions() }, threads);
-  let feats: MessageFeatures[];
-  try {
-    feats = await pool.map<MessageFeatures>({ op: 'features', files: all.map((e) => e.file), rules: true });
-  } finally {
-    await pool.close();
-  }
+  const feats = await featurise(all.map((e) => e.file), threads);
   const o = judgeOptions();
   return GENERATIONS.map(([trainO, judgedO]) => {
     const tr = all.map((_, i) => i).filter((i) => trainO.includes(all[i].origin));
