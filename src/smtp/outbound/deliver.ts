@@ -2,7 +2,8 @@
 // MTA-STS, then one connection at a time over the MX hosts and their addresses in order. A
 // connection carries every message for the domain in sequence (RSET between them, up to
 // outbound.messagesPerConnection), each message in one transaction with all its recipients at
-// this domain. Results are handed to `record` per transaction as soon as the remote has
+// this domain (split, for a remote that offers DSN, where the sender asked for notices
+// differently per recipient: RFC 3461 parameters go with each RCPT). Results are handed to `record` per transaction as soon as the remote has
 // answered, before anything else is sent, so the caller can commit them first.
 import type { Readable } from 'node:stream';
 import type { Config } from '../../config/config.js';
@@ -12,16 +13,28 @@ import { resolveRoute } from './mx.js';
 import type { MtaSts } from './mta-sts.js';
 import type { StsPolicy } from './mta-sts-policy.js';
 import { planHosts, type TlsMode } from './tls-policy.js';
-import { SessionError, SmtpSession } from './smtp-session.js';
+import { SessionError, SmtpSession, type DsnParams } from './smtp-session.js';
+import type { Notify } from './types.js';
 import { classify, localReply, type Outcome } from './reply.js';
+
+export interface DeliveryRecipient {
+  index: number;
+  address: string;
+  /** RFC 3461 NOTIFY and ORCPT as submitted (null: not given). */
+  notify?: Notify[] | null;
+  orcpt?: string | null;
+}
 
 export interface DeliveryMessage {
   id: string;
   mailFrom: string;
   size: number;
   eightBit: boolean;
+  /** RFC 3461 RET and ENVID as submitted. */
+  ret?: 'FULL' | 'HDRS' | null;
+  envid?: string | null;
   /** Recipients of this message at this destination that are due. */
-  recipients: { index: number; address: string }[];
+  recipients: DeliveryRecipient[];
 }
 
 export interface RecipientResult {
@@ -31,6 +44,8 @@ export interface RecipientResult {
   reply: string;
   /** "mx.example.com[192.0.2.1]" when the reply came from (or concerns) a remote host. */
   remoteMta: string | null;
+  /** The next hop offers DSN and got the sender's requests: reporting success is its job now. */
+  dsnRelayed?: boolean;
 }
 
 export interface DestinationContext {
@@ -56,7 +71,31 @@ const MAX_RCPTS = 100;
 
 interface Tx {
   message: DeliveryMessage;
-  rcpts: { index: number; address: string }[];
+  rcpts: DeliveryRecipient[];
+}
+
+/** For a remote that offers DSN: a transaction split so that its parts' recipients share NOTIFY
+ * and ORCPT (nothing to split unless the sender asked for something per recipient). */
+function splitByDsn(tx: Tx): Tx[] {
+  const groups = new Map<string, DeliveryRecipient[]>();
+  for (const r of tx.rcpts) {
+    const key = `${(r.notify ?? []).join(',')}\n${r.orcpt ?? ''}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  return groups.size === 1 ? [tx] : [...groups.values()].map((rcpts) => ({ message: tx.message, rcpts }));
+}
+
+function dsnParams(tx: Tx): DsnParams | undefined {
+  const m = tx.message, r = tx.rcpts[0];
+  const p: DsnParams = {
+    ...(m.ret ? { ret: m.ret } : {}),
+    ...(m.envid ? { envid: m.envid } : {}),
+    ...(r.notify ? { notify: r.notify } : {}),
+    ...(r.orcpt ? { orcpt: r.orcpt } : {}),
+  };
+  return Object.keys(p).length ? p : undefined;
 }
 
 export async function deliverDestination(ctx: DestinationContext, domain: string, messages: DeliveryMessage[]): Promise<void> {
@@ -113,6 +152,7 @@ export async function deliverDestination(ctx: DestinationContext, domain: string
       const t = session.tlsInfo();
       if (!t || !t.authorized) log.warn({ mx: session.remote, tls: t }, 'mta-sts testing: no valid TLS for this MX (enforce would defer)');
     }
+    if (session.dsn) queue.splice(0, queue.length, ...queue.flatMap(splitByDsn));
     const untrack = ctx.track(session);
     let sent = 0;
     let broken = false;
@@ -129,7 +169,8 @@ export async function deliverDestination(ctx: DestinationContext, domain: string
           queue.shift(); // deleted meanwhile (`fjord queue delete`)
           continue;
         }
-        const r = await session.send({ mailFrom: tx.message.mailFrom, rcpts: tx.rcpts.map((x) => x.address), body, size: tx.message.size, eightBit: tx.message.eightBit });
+        const dsnRelayed = session.dsn;
+        const r = await session.send({ mailFrom: tx.message.mailFrom, rcpts: tx.rcpts.map((x) => x.address), body, size: tx.message.size, eightBit: tx.message.eightBit, dsn: dsnRelayed ? dsnParams(tx) : undefined });
         if (r.kind === 'broken') {
           broken = true;
           lastRemote = r.reply ? session.remote : null;
@@ -143,7 +184,7 @@ export async function deliverDestination(ctx: DestinationContext, domain: string
           tx.message.id,
           tx.rcpts.map((x) => {
             const reply = r.replies.get(x.address) ?? localReply('451', '4.4.2', `no reply for <${x.address}> from ${session.remote}`);
-            return { index: x.index, address: x.address, outcome: classify(reply), reply, remoteMta: session.remote };
+            return { index: x.index, address: x.address, outcome: classify(reply), reply, remoteMta: session.remote, dsnRelayed };
           }),
         );
       }

@@ -202,7 +202,10 @@ export class OutboundSender {
         const due = list.filter((r) => byIndex.get(r.index)?.state === 'pending');
         if (!due.length) continue;
         jobs.set(id, { message: m, byIndex });
-        messages.push({ id, mailFrom: m.mailFrom, size: m.size, eightBit: m.eightBit, recipients: due.map((r) => ({ index: r.index, address: r.address })) });
+        messages.push({
+          id, mailFrom: m.mailFrom, size: m.size, eightBit: m.eightBit, ret: m.ret, envid: m.envid,
+          recipients: due.map((r) => { const q = byIndex.get(r.index); return { index: r.index, address: r.address, notify: q?.notify ?? null, orcpt: q?.orcpt ?? null }; }),
+        });
       }
       if (!messages.length) return;
       const ctx: DestinationContext = {
@@ -292,7 +295,8 @@ export class OutboundSender {
       const base = { index: r.index, attempts, attemptAt: now, reply: r.reply, remoteMta: r.remoteMta, status: enhancedStatus(r.reply) };
       if (r.outcome === 'delivered') {
         final.push({ r, status: 'delivered', attempts });
-        return { ...base, state: 'delivered', dsnDue: m.mailFrom !== '' && wants(notify, 'SUCCESS') };
+        // RFC 3461 §6.2.1: a "relayed" report only when the next hop could not take the request on
+        return { ...base, state: 'delivered', dsnDue: m.mailFrom !== '' && wants(notify, 'SUCCESS') && r.dsnRelayed !== true };
       }
       if (r.outcome === 'failed') {
         final.push({ r, status: 'failed', attempts });

@@ -54,6 +54,10 @@ interface NodemailerError extends Error {
   rejectedErrors?: NodemailerError[];
 }
 
+/** RFC 3461 parameters of one transaction: RET and ENVID of the message, NOTIFY and ORCPT shared
+ * by its recipients (nodemailer sends one NOTIFY/ORCPT for every RCPT of a transaction). */
+export interface DsnParams { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: string[]; orcpt?: string }
+
 /** nodemailer keeps the per-recipient RCPT replies of the transaction in flight here; its error
  * for a failed DATA does not carry them. */
 type WithEnvelope = { _envelope?: { rejectedErrors?: NodemailerError[] } | false };
@@ -79,6 +83,12 @@ export class SmtpSession {
 
   get usable(): boolean {
     return !this.conn.destroyed;
+  }
+
+  /** The remote offers DSN (RFC 3461): the senders' notification requests go on to it, and it
+   * takes over the duty to report. */
+  get dsn(): boolean {
+    return ((this.conn as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? []).includes('DSN');
   }
 
   /** TLS facts of the connection (null when plain text). */
@@ -139,7 +149,7 @@ export class SmtpSession {
   }
 
   /** One transaction: MAIL, every RCPT, DATA (pipelined when offered). Never throws. */
-  send(tx: { mailFrom: string; rcpts: string[]; body: Readable; size: number; eightBit: boolean }): Promise<TxResult> {
+  send(tx: { mailFrom: string; rcpts: string[]; body: Readable; size: number; eightBit: boolean; dsn?: DsnParams }): Promise<TxResult> {
     return new Promise<TxResult>((resolve) => {
       if (!this.usable) {
         tx.body.destroy();
@@ -149,7 +159,8 @@ export class SmtpSession {
       const socket = this.conn._socket;
       // the end of DATA may take the remote longer than a command (RFC 5321 §4.5.3.2)
       if (socket) socket.setTimeout(this.o.dataTimeout);
-      const envelope = { from: tx.mailFrom === '' ? false : tx.mailFrom, to: tx.rcpts, size: tx.size, use8BitMime: tx.eightBit } as const;
+      // nodemailer adds the DSN parameters only when the remote offers DSN
+      const envelope = { from: tx.mailFrom === '' ? (false as const) : tx.mailFrom, to: tx.rcpts, size: tx.size, use8BitMime: tx.eightBit, ...(tx.dsn ? { dsn: tx.dsn } : {}) };
       let settled = false;
       const settle = (r: TxResult) => {
         if (settled) return;

@@ -272,6 +272,38 @@ test('NOTIFY=SUCCESS gets a "relayed" report; a DSN whose local delivery fails i
   }
 });
 
+test('DSN requests go on to a remote that offers DSN, grouped per NOTIFY/ORCPT; success is then its to report', async () => {
+  mx('dsn.test', 'mx.dsn.test', '127.0.0.2');
+  const remote = await TestRemote.start('127.0.0.2', port, { dsn: true });
+  const h = harness(t.resolver, port);
+  try {
+    await h.queue.enqueue({
+      mailFrom: 'alice@fjord.test', ret: 'HDRS', envid: 'QQ+314', accountId: 1,
+      recipients: [
+        { address: 's@dsn.test', notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;boss@old.example' },
+        { address: 'p@dsn.test' },
+        { address: 'q@dsn.test' },
+      ],
+    }, message('dsn relay'));
+    h.sender.kick();
+    await h.sender.idle();
+    // The two recipients without requests share a transaction; the one with its own ORCPT does not.
+    assert.equal(remote.received.length, 2);
+    const byRcpt = new Map(remote.received.flatMap((r) => r.rcpts.map((a, i) => [a, { mail: r.dsn!.mail, rcpt: r.dsn!.rcpts[i] }] as const)));
+    assert.deepEqual(byRcpt.get('s@dsn.test')!.mail, { ret: 'HDRS', envid: 'QQ+314' });
+    assert.deepEqual(byRcpt.get('s@dsn.test')!.rcpt, { notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;boss@old.example' });
+    assert.deepEqual(byRcpt.get('p@dsn.test')!.mail, { ret: 'HDRS', envid: 'QQ+314' });
+    assert.equal(byRcpt.get('p@dsn.test')!.rcpt, null, 'no NOTIFY or ORCPT invented');
+    assert.deepEqual(remote.received.find((r) => r.rcpts.includes('p@dsn.test'))!.rcpts.sort(), ['p@dsn.test', 'q@dsn.test']);
+    // The remote now owes the success report: no "relayed" DSN from us.
+    assert.equal(h.dsns.length, 0);
+    assert.equal(h.queue.list().length, 0);
+  } finally {
+    await remote.close();
+    await h.close();
+  }
+});
+
 test('a 421 mid-transaction defers with that reply', async () => {
   mx('busy.test', 'mx.busy.test', '127.0.0.2');
   const sink = await Sink.start('127.0.0.2', port, ['-Q', 'RCPT']);

@@ -132,6 +132,8 @@ export interface Received {
   raw: Buffer;
   secure: boolean;
   servername: string | undefined;
+  /** The RFC 3461 parameters of MAIL and of each RCPT (only when the remote offers DSN). */
+  dsn?: { mail: { ret?: string | null; envid?: string | null } | null; rcpts: ({ notify?: string[]; orcpt?: string } | null)[] };
 }
 
 /** An smtp-server remote: counts connections, keeps every message byte for byte, and lets a
@@ -147,7 +149,8 @@ export class TestRemote {
   private constructor(readonly server: SMTPServer) {}
 
   /** tls: offer STARTTLS with this certificate; starttls false: refuse the STARTTLS command. */
-  static async start(host: string, port: number, opts: { tls?: { key: string; cert: string }; starttls?: boolean } = {}): Promise<TestRemote> {
+  /** dsn: offer the DSN extension (RFC 3461) and keep the parameters each transaction carried. */
+  static async start(host: string, port: number, opts: { tls?: { key: string; cert: string }; starttls?: boolean; dsn?: boolean } = {}): Promise<TestRemote> {
     let remote!: TestRemote;
     const err = (r: { code: number; text: string }) => Object.assign(new Error(r.text), { responseCode: r.code });
     const server = new SMTPServer({
@@ -155,6 +158,7 @@ export class TestRemote {
       authOptional: true,
       disabledCommands: opts.starttls === false ? ['AUTH', 'STARTTLS'] : ['AUTH'],
       hideSTARTTLS: !opts.tls,
+      hideDSN: !opts.dsn,
       ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
       size: 10 * 1024 * 1024,
       onConnect(_s: SMTPServerSession, cb: (e?: Error | null) => void) {
@@ -177,6 +181,10 @@ export class TestRemote {
             raw: Buffer.concat(chunks),
             secure: session.secure,
             servername: session.servername || undefined,
+            dsn: {
+              mail: (session.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn ?? null,
+              rcpts: session.envelope.rcptTo.map((a) => (a as { dsn?: { notify?: string[]; orcpt?: string } }).dsn ?? null),
+            },
           });
           cb(null, 'Ok: queued');
         });
