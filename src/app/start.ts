@@ -112,11 +112,12 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
 
   // Mail we make or our users submit to local accounts goes through the inbound spool like any
   // other: durable before the caller's 250, delivered by the same worker.
-  const deliverLocal = async (meta: InboundMeta, body: Buffer) => {
+  const stageLocal = async (meta: InboundMeta, body: Buffer) => {
     const id = newSpoolId();
     await spool.put(meta, body, id);
-    worker.enqueue(id, { meta, body });
+    return { start: () => worker.enqueue(id, { meta, body }), cancel: () => spool.remove(id) };
   };
+  const deliverLocal = async (meta: InboundMeta, body: Buffer) => (await stageLocal(meta, body)).start();
   /** System mail (DSNs, admin notices) to one local address; throws when it is not local. */
   const deliverSystemMail = async (to: string, raw: Buffer) => {
     const r = await resolveRecipient(store, to);
@@ -175,7 +176,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       const l = config.listen[key];
       if (!l) continue;
       const server = new SubmissionSmtp({
-        config, store, tls, passwords, logger: logger.child({ svc: key }), deliverLocal,
+        config, store, tls, passwords, logger: logger.child({ svc: key }), stageLocal,
         enqueueRemote: async (env, body) => {
           const id = await outbound.enqueue(env, body);
           outboundSender.kick();

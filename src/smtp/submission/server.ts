@@ -37,14 +37,20 @@ export interface OutboundHandoff {
   envid?: string;
 }
 
+export interface StagedLocal {
+  start(): void;
+  cancel(): Promise<void>;
+}
+
 export interface SubmissionDeps {
   config: Config;
   store: Store;
   tls: TlsMaterial;
   passwords: PasswordVerifier;
   logger: Logger;
-  /** Puts a message for local accounts in the inbound spool (durably) and queues its delivery. */
-  deliverLocal(meta: InboundMeta, body: Buffer): Promise<void>;
+  /** Puts a message for local accounts in the inbound spool (durably). Its delivery begins with
+   * start(); cancel() withdraws it instead (when the rest of the submission could not be kept). */
+  stageLocal(meta: InboundMeta, body: Buffer): Promise<StagedLocal>;
   /** Puts a message in the outbound queue (durably); returns its queue id. */
   enqueueRemote(env: OutboundHandoff, body: Buffer): Promise<string>;
   /** DKIM-Signature field(s) for a message from `domain`, or '' when the domain is not ours. */
@@ -163,27 +169,31 @@ export class SubmissionSmtp extends SmtpService {
     const signature = await this.deps.sign(prepared.raw, fromDomain);
     const message = signature ? Buffer.concat([Buffer.from(signature), prepared.raw]) : prepared.raw;
 
-    const jobs: Promise<unknown>[] = [];
-    if (s.remote.length > 0) {
-      const dsn = (session.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
-      jobs.push(this.deps.enqueueRemote({
-        mailFrom, recipients: s.remote, accountId: account.id,
-        ret: dsn?.ret === 'HDRS' || dsn?.ret === 'FULL' ? dsn.ret : undefined, envid: dsn?.envid ?? undefined,
-      }, message));
-    }
-    if (s.local.size > 0) {
-      const recipients: InboundMeta['recipients'] = [];
-      for (const [rcpt, accounts] of s.local) for (const a of accounts) recipients.push({ rcpt, account: a });
-      const local = Buffer.concat([Buffer.from(`Return-Path: <${mailFrom}>\r\n`), message]);
-      jobs.push(this.deps.deliverLocal({ v: 1, receivedAt: Date.now(), mailFrom, recipients, client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' } }, local));
-    }
+    // Both halves are on disk before either is delivered: the local copy is staged first and
+    // withdrawn if the remote half cannot be queued (a full disk), so the client's retry after
+    // our 452 does not give the local recipients a second copy.
+    let staged: StagedLocal | null = null;
     try {
-      await Promise.all(jobs);
+      if (s.local.size > 0) {
+        const recipients: InboundMeta['recipients'] = [];
+        for (const [rcpt, accounts] of s.local) for (const a of accounts) recipients.push({ rcpt, account: a });
+        const local = Buffer.concat([Buffer.from(`Return-Path: <${mailFrom}>\r\n`), message]);
+        staged = await this.deps.stageLocal({ v: 1, receivedAt: Date.now(), mailFrom, recipients, client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' } }, local);
+      }
+      if (s.remote.length > 0) {
+        const dsn = (session.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
+        await this.deps.enqueueRemote({
+          mailFrom, recipients: s.remote, accountId: account.id,
+          ret: dsn?.ret === 'HDRS' || dsn?.ret === 'FULL' ? dsn.ret : undefined, envid: dsn?.envid ?? undefined,
+        }, message);
+      }
     } catch (e) {
+      if (staged) await staged.cancel().catch((c: Error) => this.logger.error({ id, err: c.message }, 'could not withdraw the local copy of a failed submission'));
       const code = (e as { code?: unknown }).code;
       if (code === 'no-space') throw reply(452, '4.3.1', 'Insufficient system storage, try again later');
       throw e;
     }
+    staged?.start();
     const all = [...s.local.keys(), ...s.remote.map((r) => r.address)].map((a) => a.toLowerCase());
     await this.deps.guard?.record(account, { recipients: all, messageId: prepared.messageId, bodyHash: prepared.bodyHash, bulkHeaders: prepared.bulkHeaders, queueId: id }).catch((e: Error) =>
       this.logger.warn({ err: e.message, account: account.address }, 'could not record sending counters'),
