@@ -4,7 +4,7 @@
 import type { DnsLookup } from '../filter/auth/dns.js';
 import { checkSpfMailFrom } from '../filter/auth/spf/index.js';
 import { parseTagList } from '../filter/auth/tag-list.js';
-import { ipFromBytes } from '../net/ip.js';
+import { ipFromBytes, parseIp } from '../net/ip.js';
 import { recordValue, sendingNetworks, type DnsRecord, type DnsRecordSet } from './records.js';
 
 export type CheckStatus = 'OK' | 'MISSING' | 'WRONG' | 'ERROR';
@@ -37,6 +37,21 @@ async function query<T>(lookup: DnsLookup, name: string, type: string): Promise<
 }
 
 const bare = (n: string) => n.toLowerCase().replace(/\.$/, '');
+
+/** "4.3.2.1.in-addr.arpa" → "1.2.3.4" (and the 32 nibbles of ip6.arpa); null for other names. */
+function ipOfReverseName(name: string): string | null {
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
+  if (v4) return `${v4[4]}.${v4[3]}.${v4[2]}.${v4[1]}`;
+  const v6 = /^((?:[0-9a-f]\.){32})ip6\.arpa$/.exec(name);
+  if (!v6) return null;
+  const hex = v6[1].split('.').filter(Boolean).reverse().join('');
+  return hex.match(/.{4}/g)!.join(':');
+}
+
+function sameIp(a: string, b: string): boolean {
+  const x = parseIp(a), y = parseIp(b);
+  return x !== null && y !== null && x.text === y.text;
+}
 const short = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
 
 /** TXT records of a name whose text starts with `prefix` (the record's version tag). */
@@ -137,6 +152,19 @@ async function checkOne(r: DnsRecord, set: DnsRecordSet, opts: CheckOptions): Pr
       if (srv.length === 0) return { status: 'MISSING', found };
       if (!srv.some((s) => bare(s.name) === r.target && s.port === r.port)) return { status: 'WRONG', found, detail: `expected ${r.target} port ${r.port}` };
       return { status: 'OK', found };
+    }
+    case 'ptr': {
+      if (r.type !== 'PTR') break;
+      const names = (await query<string>(lookup, r.name, 'PTR')).map(bare);
+      if (names.length === 0) return { status: 'MISSING', found: names, detail: 'no reverse DNS for the sending address' };
+      if (!names.includes(r.target)) return { status: 'WRONG', found: names, detail: `names ${names.join(', ')}, expected ${r.target}` };
+      // Forward-confirmed: the name must lead back to the address (FCrDNS).
+      const ip = ipOfReverseName(r.name);
+      const forward = [...(await query<string>(lookup, r.target, 'A')), ...(await query<string>(lookup, r.target, 'AAAA'))];
+      if (ip !== null && !forward.some((a) => sameIp(a, ip))) {
+        return { status: 'WRONG', found: names, detail: `${r.target} does not resolve back to ${ip} (it has ${forward.join(', ') || 'no address'})` };
+      }
+      return { status: 'OK', found: names };
     }
     case 'mta-sts-host':
     case 'autoconfig': {

@@ -5,15 +5,16 @@
 import crypto from 'node:crypto';
 import type { DkimKey } from '../store/types.js';
 import { dkimRecordText, publishedDkimKeys, publishedUntil } from '../dkim/keys.js';
-import { parseCidr, type Cidr } from '../net/ip.js';
+import { ipFromBytes, parseCidr, reverseName, type Cidr } from '../net/ip.js';
 
-export type RecordKind = 'mx' | 'spf' | 'helo-spf' | 'dkim' | 'dmarc' | 'mta-sts' | 'mta-sts-host' | 'tls-rpt' | 'srv' | 'autoconfig';
+export type RecordKind = 'mx' | 'spf' | 'helo-spf' | 'dkim' | 'dmarc' | 'mta-sts' | 'mta-sts-host' | 'tls-rpt' | 'srv' | 'autoconfig' | 'ptr';
 
 export type RecordData =
   | { type: 'MX'; priority: number; exchange: string }
   | { type: 'TXT'; text: string; /** The text as DNS character-strings of at most 255 octets. */ strings: string[] }
   | { type: 'SRV'; priority: number; weight: number; port: number; target: string }
-  | { type: 'CNAME'; target: string };
+  | { type: 'CNAME'; target: string }
+  | { type: 'PTR'; target: string };
 
 export type DnsRecord = RecordData & {
   /** Fully qualified, lower-case, no trailing dot. */
@@ -160,6 +161,16 @@ export function dnsRecords(input: RecordsInput): DnsRecordSet {
   add(`autoconfig.${domain}`, 'autoconfig', { type: 'CNAME', target: host }, 'client setup: Thunderbird-style autoconfig (served by the web service)', true);
   add(`autodiscover.${domain}`, 'autoconfig', { type: 'CNAME', target: host }, 'client setup: Outlook-style autodiscover (served by the web service)', true);
 
+  // Receivers (Gmail, Microsoft, most MXs) refuse or junk mail from an address without reverse
+  // DNS that names a host resolving back to it. The reverse zone is the IP provider's, not this
+  // domain's, but without it nothing else here helps; ranges cannot be listed address by address.
+  for (const n of networks) {
+    if (n.prefix !== (n.family === 4 ? 32 : 128)) continue;
+    const ip = ipFromBytes(n.bytes).text;
+    add(reverseName(ipFromBytes(n.bytes)), 'ptr', { type: 'PTR', target: host },
+      `reverse DNS of the sending address ${ip}: must name ${host}, whose A/AAAA must include ${ip} (set in your IP provider's reverse zone)`);
+  }
+
   const ipList = input.sendingIps.length ? input.sendingIps.join(', ') : `the addresses of ${host}`;
   return {
     domain,
@@ -168,7 +179,7 @@ export function dnsRecords(input: RecordsInput): DnsRecordSet {
     mtaSts: { url: `https://mta-sts.${domain}/.well-known/mta-sts.txt`, policy },
     warnings,
     notes: [
-      `${host} needs A/AAAA records, and each sending address (${ipList}) a PTR record naming ${host} (set by your IP provider)`,
+      `${host} needs A/AAAA records, and each sending address (${ipList}) a PTR record naming ${host} (set by your IP provider; single addresses are checked by fjord dns check)`,
       `mail to ${postmaster} must reach someone: DMARC and TLS-RPT reports go there`,
     ],
   };
@@ -188,7 +199,8 @@ export function recordValue(r: DnsRecord): string {
     case 'MX': return `${r.priority} ${r.exchange}.`;
     case 'TXT': return r.strings.map(quote).join(' ');
     case 'SRV': return `${r.priority} ${r.weight} ${r.port} ${r.target}.`;
-    case 'CNAME': return `${r.target}.`;
+    case 'CNAME':
+    case 'PTR': return `${r.target}.`;
   }
 }
 

@@ -41,13 +41,16 @@ function zoneRecord(r: DnsRecord): ZoneRecord {
     case 'MX': return { type: 'MX', data: { preference: r.priority, exchange: r.exchange } };
     case 'TXT': return { type: 'TXT', data: r.strings };
     case 'CNAME': return { type: 'CNAME', data: r.target };
+    case 'PTR': return { type: 'PTR', data: r.target };
     case 'SRV': return { type: 'SRV' as ZoneRecord['type'], data: { priority: r.priority, weight: r.weight, port: r.port, target: r.target } as unknown as string };
   }
 }
 
 /** Loads the zone from the records output, each record passed through `edit` (null drops it). */
-function loadZone(set: DnsRecordSet, edit: (r: DnsRecord) => DnsRecord | null = (r) => r): void {
+function loadZone(set: DnsRecordSet, edit: (r: DnsRecord) => DnsRecord | null = (r) => r, hostAddresses = ['192.0.2.10', '2001:db8::10']): void {
   dns.clear();
+  // The host's own addresses, which the PTR records must lead back to.
+  for (const a of hostAddresses) dns.add('mx.fjord.test', { type: a.includes(':') ? 'AAAA' : 'A', data: a });
   for (const r of set.records) {
     const e = edit(r);
     if (e) dns.add(e.name, zoneRecord(e));
@@ -79,6 +82,8 @@ test('dns records: zone-file text with every record and its value', async () => 
   }
   has('autoconfig.example.org.\t3600\tIN\tCNAME\tmx.fjord.test.');
   has('autodiscover.example.org.\t3600\tIN\tCNAME\tmx.fjord.test.');
+  has('10.2.0.192.in-addr.arpa.\t3600\tIN\tPTR\tmx.fjord.test.');
+  has(`${'0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2'}.ip6.arpa.\t3600\tIN\tPTR\tmx.fjord.test.`);
   has('; MTA-STS policy: serve this file at https://mta-sts.example.org/.well-known/mta-sts.txt');
   for (const l of ['version: STSv1', 'mode: enforce', 'mx: mx.fjord.test', 'max_age: 604800']) has(`;   ${l}`);
   // Every record line has a one-line comment above it.
@@ -108,7 +113,8 @@ test('dns records --json: the same records, the MTA-STS policy and no private ke
   assert.equal(set.hostname, 'mx.fjord.test');
   assert.deepEqual(set.mtaSts, { url: 'https://mta-sts.example.org/.well-known/mta-sts.txt', policy: 'version: STSv1\nmode: enforce\nmx: mx.fjord.test\nmax_age: 604800\n' });
   const kinds = set.records.map((r) => r.kind);
-  for (const k of ['mx', 'spf', 'dkim', 'dmarc', 'mta-sts', 'tls-rpt', 'srv', 'autoconfig']) assert.ok(kinds.includes(k as DnsRecord['kind']), k);
+  for (const k of ['mx', 'spf', 'dkim', 'dmarc', 'mta-sts', 'tls-rpt', 'srv', 'autoconfig', 'ptr']) assert.ok(kinds.includes(k as DnsRecord['kind']), k);
+  assert.equal(set.records.filter((r) => r.kind === 'ptr').length, 2, 'one PTR per sending address');
   assert.equal(set.records.filter((r) => r.kind === 'dkim').length, 2);
   assert.equal(set.records.filter((r) => r.kind === 'srv').length, 6);
   assert.doesNotMatch(JSON.stringify(set), /PRIVATE KEY/);
@@ -175,6 +181,26 @@ test('dns check: SPF that leaves out a sending address, DMARC p=none and a forei
   assert.match(by('dmarc').detail!, /p=none/);
   assert.equal(by('mx').status, 'WRONG');
   assert.deepEqual(by('mx').found, ['10 mx.elsewhere.example']);
+});
+
+test('dns check: reverse DNS must name our host, and the host must lead back to the address', async () => {
+  const set = await recordSet();
+  const [v4, v6] = set.records.filter((r) => r.kind === 'ptr');
+  const by = (res: Awaited<ReturnType<typeof check>>, name: string) => res.checks.find((c) => c.name === name)!;
+  // No PTR for the IPv4 address; the IPv6 one names someone else's host.
+  loadZone(set, (r) => (r === v4 ? null : r === v6 ? ({ ...r, target: 'host.isp.example' } as DnsRecord) : r));
+  let res = await check();
+  assert.equal(res.code, 1);
+  assert.equal(by(res, v4!.name).status, 'MISSING');
+  assert.equal(by(res, v6!.name).status, 'WRONG');
+  assert.match(by(res, v6!.name).detail!, /names host\.isp\.example, expected mx\.fjord\.test/);
+  // PTRs right, but the host's A record is another address: not forward-confirmed.
+  loadZone(set, (r) => r, ['198.51.100.7', '2001:db8::10']);
+  res = await check();
+  assert.equal(res.code, 1);
+  assert.equal(by(res, v4!.name).status, 'WRONG');
+  assert.match(by(res, v4!.name).detail!, /mx\.fjord\.test does not resolve back to 192\.0\.2\.10/);
+  assert.equal(by(res, v6!.name).status, 'OK');
 });
 
 test('dns check: an unreachable DNS server is an ERROR, exit 1', async () => {
