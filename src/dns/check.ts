@@ -6,6 +6,7 @@ import { checkSpfMailFrom } from '../filter/auth/spf/index.js';
 import { parseTagList } from '../filter/auth/tag-list.js';
 import { ipFromBytes, parseIp } from '../net/ip.js';
 import { recordValue, sendingNetworks, type DnsRecord, type DnsRecordSet } from './records.js';
+import { parseStsPolicy, policyAllowsMx, type StsPolicy } from '../smtp/outbound/mta-sts-policy.js';
 
 export type CheckStatus = 'OK' | 'MISSING' | 'WRONG' | 'ERROR';
 
@@ -72,6 +73,8 @@ export interface CheckOptions {
   lookup: DnsLookup;
   /** config.outbound.sendingIps: each must pass SPF. */
   sendingIps: readonly string[];
+  /** Fetches the domain's MTA-STS policy file over HTTPS; without it only the TXT record is checked. */
+  fetchStsPolicy?: (domain: string) => Promise<string>;
 }
 
 /** Every record of the set, looked up concurrently (a silent DNS server costs one timeout, not
@@ -136,7 +139,19 @@ async function checkOne(r: DnsRecord, set: DnsRecordSet, opts: CheckOptions): Pr
       if (problem) return problem;
       const id = parseTagList(found[0]!)?.get('id') ?? '';
       if (!/^[A-Za-z0-9]{1,32}$/.test(id)) return { status: 'WRONG', found, detail: 'id= must be 1 to 32 letters and digits' };
-      return { status: 'OK', found };
+      if (!opts.fetchStsPolicy) return { status: 'OK', found };
+      // The record makes senders fetch the policy; one they cannot use, or one that leaves out our
+      // MX, makes senders that enforce it refuse to deliver to us at all (RFC 8461 §5).
+      let policy: StsPolicy;
+      try {
+        policy = parseStsPolicy(await opts.fetchStsPolicy(set.domain));
+      } catch (e) {
+        return { status: 'WRONG', found, detail: `the policy at ${set.mtaSts.url} cannot be used: ${(e as Error).message}` };
+      }
+      if (!policyAllowsMx(policy, host)) {
+        return { status: 'WRONG', found, detail: `the policy at ${set.mtaSts.url} lists mx ${policy.mx.join(', ')}, not ${host}: senders that enforce it will not deliver to us` };
+      }
+      return { status: 'OK', found, detail: `policy mode ${policy.mode}, mx ${policy.mx.join(', ')}` };
     }
     case 'tls-rpt': {
       const found = await txtOf(lookup, r.name, /^\s*v\s*=\s*TLSRPTv1\s*(;|$)/);

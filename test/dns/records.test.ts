@@ -1,31 +1,51 @@
 // `fjord dns records` prints every record a domain needs with the right values, and `fjord dns
 // check` judges what a loopback DNS server holds: all OK when it serves exactly what `records`
 // printed, MISSING / WRONG with a non-zero exit when a key differs, SPF is ~all, DMARC is absent.
-import { test, before, after } from 'node:test';
+import { test, before, beforeEach, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, tempDir } from '../helpers/system.js';
 import { TestDnsServer, type ZoneRecord } from '../helpers/dns-server.js';
+import { makeCa } from '../smtp/outbound/fixtures.js';
+import https from 'node:https';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { DnsRecord, DnsRecordSet } from '../../src/dns/records.js';
 import type { RecordCheck } from '../../src/dns/check.js';
 
 let data: string;
 let dns: TestDnsServer;
+/** The MTA-STS policy host (HTTPS with a test CA); each test may change what it serves. */
+let policyServer: https.Server;
+let servePolicy: (res: http.ServerResponse) => void;
 const fjord = (...args: string[]) => runCli([...args, '--data', data]);
 
 before(async () => {
   data = tempDir();
+  const ca = await makeCa();
+  fs.writeFileSync(path.join(data, 'ca.pem'), ca.cert);
+  policyServer = https.createServer(await ca.issue('mta-sts.example.org'), (req, res) => {
+    if (req.url !== '/.well-known/mta-sts.txt') { res.writeHead(404).end(); return; }
+    servePolicy(res);
+  });
+  await new Promise<void>((r) => policyServer.listen(0, '127.0.0.1', r));
   fs.writeFileSync(path.join(data, 'config.json'), JSON.stringify({
     hostname: 'mx.fjord.test',
-    outbound: { sendingIps: ['192.0.2.10', '2001:db8::10'] },
+    outbound: { sendingIps: ['192.0.2.10', '2001:db8::10'], mtaStsPort: (policyServer.address() as AddressInfo).port, caFile: path.join(data, 'ca.pem') },
   }));
   const add = await fjord('domain', 'add', 'example.org');
   assert.equal(add.code, 0, add.stderr);
   dns = await TestDnsServer.start();
 });
+beforeEach(async () => {
+  // By default the policy `dns records` describes, as text/plain.
+  const policy = (await recordSet()).mtaSts.policy;
+  servePolicy = (res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(policy);
+});
 after(async () => {
   await dns.close();
+  await new Promise((r) => policyServer.close(r));
   fs.rmSync(data, { recursive: true, force: true });
 });
 
@@ -53,7 +73,9 @@ function loadZone(set: DnsRecordSet, edit: (r: DnsRecord) => DnsRecord | null = 
   for (const a of hostAddresses) dns.add('mx.fjord.test', { type: a.includes(':') ? 'AAAA' : 'A', data: a });
   for (const r of set.records) {
     const e = edit(r);
-    if (e) dns.add(e.name, zoneRecord(e));
+    // The policy host has an address of its own here: the test's HTTPS server on loopback.
+    if (e?.kind === 'mta-sts-host') dns.add(e.name, { type: 'A', data: '127.0.0.1' });
+    else if (e) dns.add(e.name, zoneRecord(e));
   }
 }
 
@@ -201,6 +223,26 @@ test('dns check: reverse DNS must name our host, and the host must lead back to 
   assert.equal(by(res, v4!.name).status, 'WRONG');
   assert.match(by(res, v4!.name).detail!, /mx\.fjord\.test does not resolve back to 192\.0\.2\.10/);
   assert.equal(by(res, v6!.name).status, 'OK');
+});
+
+test('dns check: the MTA-STS policy file must be served and must list our MX', async () => {
+  const set = await recordSet();
+  loadZone(set);
+  let res = await check();
+  const sts = () => res.checks.find((c) => c.kind === 'mta-sts')!;
+  assert.equal(sts().status, 'OK');
+  assert.match(sts().detail!, /policy mode enforce, mx mx\.fjord\.test/);
+  // A policy that names another MX: enforcing senders would never reach us.
+  servePolicy = (r) => r.writeHead(200, { 'content-type': 'text/plain' }).end('version: STSv1\nmode: enforce\nmx: mx.elsewhere.example\nmax_age: 86400\n');
+  res = await check();
+  assert.equal(res.code, 1);
+  assert.equal(sts().status, 'WRONG');
+  assert.match(sts().detail!, /lists mx mx\.elsewhere\.example, not mx\.fjord\.test/);
+  // No policy file at all (RFC 8461: only a 200 counts).
+  servePolicy = (r) => r.writeHead(404).end();
+  res = await check();
+  assert.equal(sts().status, 'WRONG');
+  assert.match(sts().detail!, /cannot be used: HTTP 404/);
 });
 
 test('dns check: an unreachable DNS server is an ERROR, exit 1', async () => {

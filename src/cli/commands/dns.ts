@@ -10,6 +10,10 @@ import { dnsRecords, zoneText, type DnsRecordSet } from '../../dns/records.js';
 import { checkDnsRecords, checksFailed, type RecordCheck } from '../../dns/check.js';
 import { createResolver } from '../../dns/resolver.js';
 import { boundedLookup } from '../../filter/auth/dns.js';
+import { fetchStsPolicyText } from '../../smtp/outbound/mta-sts.js';
+import { resolverLookup } from '../../smtp/outbound/dns-lookup.js';
+import fs from 'node:fs';
+import tls from 'node:tls';
 
 export const usage = `fjord dns records DOMAIN [--json] [--hostname NAME]
 fjord dns check DOMAIN [--json] [--hostname NAME] [--dns HOST:PORT]`;
@@ -50,7 +54,11 @@ export async function dnsCommand(argv: string[]): Promise<void> {
     return;
   }
   const resolver = createResolver(config.dns);
-  const checks = await checkDnsRecords(set, { lookup: boundedLookup(resolver), sendingIps: config.outbound.sendingIps });
+  // The policy host is reached as a sender would: through our resolver, trusting the system's
+  // CAs and outbound.caFile, on outbound.mtaStsPort.
+  const ca = [...tls.rootCertificates, ...(config.outbound.caFile ? [fs.readFileSync(config.outbound.caFile, 'utf8')] : [])];
+  const fetchStsPolicy = (d: string) => fetchStsPolicyText(d, { port: config.outbound.mtaStsPort, ca, timeoutMs: 10_000, lookup: resolverLookup(resolver, 10_000) });
+  const checks = await checkDnsRecords(set, { lookup: boundedLookup(resolver), sendingIps: config.outbound.sendingIps, fetchStsPolicy });
   const failed = checksFailed(checks);
   if (values.json) {
     console.log(JSON.stringify({ domain: set.domain, hostname: set.hostname, ok: !failed, checks }, null, 2));

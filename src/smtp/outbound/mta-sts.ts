@@ -64,57 +64,64 @@ export class MtaSts {
   }
 
   private fetch(domain: string): Promise<string> {
-    const host = `mta-sts.${domain}`;
-    return new Promise<string>((resolve, reject) => {
-      let settled = false;
-      const done = (e: Error | null, text?: string) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (e) reject(e);
-        else resolve(text!);
-      };
-      const req = https.request(
-        { host, port: this.o.port, path: '/.well-known/mta-sts.txt', method: 'GET', ca: this.o.ca, servername: host, agent: false, lookup: this.lookup, headers: { 'user-agent': 'Fjord-Mail-MTA-STS/1' } },
-        (res) => {
-          // §3.3: redirects are not followed; anything but 200 is no policy
-          if (res.statusCode !== 200) {
-            res.resume();
-            req.destroy();
-            done(new Error(`HTTP ${res.statusCode} from ${host}`));
-            return;
-          }
-          // §3.2: the policy is served as text/plain
-          const type = String(res.headers['content-type'] ?? '');
-          if (!/^text\/plain\s*(;|$)/i.test(type)) {
-            res.resume();
-            req.destroy();
-            done(new Error(`policy from ${host} is ${type || 'untyped'}, not text/plain`));
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_POLICY_BYTES) {
-              req.destroy();
-              done(new Error(`policy from ${host} is larger than 64 KB`));
-              return;
-            }
-            chunks.push(c);
-          });
-          res.on('end', () => done(null, Buffer.concat(chunks).toString('utf8')));
-          res.on('error', (e) => done(e));
-        },
-      );
-      req.on('error', (e) => done(e));
-      const timer = setTimeout(() => {
-        req.destroy();
-        done(new Error(`timeout fetching the policy from ${host}`));
-      }, this.o.timeoutMs);
-      req.end();
-    });
+    return fetchStsPolicyText(domain, { port: this.o.port, ca: this.o.ca, timeoutMs: this.o.timeoutMs, lookup: this.lookup });
   }
+}
+
+/** The policy file of a domain as served at https://mta-sts.<domain>/.well-known/mta-sts.txt
+ * (RFC 8461 §3.3: no redirects, 200 and text/plain only, at most 64 KB, bounded time). Also
+ * used by `fjord dns check`. */
+export function fetchStsPolicyText(domain: string, o: { port: number; ca: string[]; timeoutMs: number; lookup: ReturnType<typeof resolverLookup> }): Promise<string> {
+  const host = `mta-sts.${domain}`;
+  return new Promise<string>((resolve, reject) => {
+    let settled = false;
+    const done = (e: Error | null, text?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (e) reject(e);
+      else resolve(text!);
+    };
+    const req = https.request(
+      { host, port: o.port, path: '/.well-known/mta-sts.txt', method: 'GET', ca: o.ca, servername: host, agent: false, lookup: o.lookup, headers: { 'user-agent': 'Fjord-Mail-MTA-STS/1' } },
+      (res) => {
+        // §3.3: redirects are not followed; anything but 200 is no policy
+        if (res.statusCode !== 200) {
+          res.resume();
+          req.destroy();
+          done(new Error(`HTTP ${res.statusCode} from ${host}`));
+          return;
+        }
+        // §3.2: the policy is served as text/plain
+        const type = String(res.headers['content-type'] ?? '');
+        if (!/^text\/plain\s*(;|$)/i.test(type)) {
+          res.resume();
+          req.destroy();
+          done(new Error(`policy from ${host} is ${type || 'untyped'}, not text/plain`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_POLICY_BYTES) {
+            req.destroy();
+            done(new Error(`policy from ${host} is larger than 64 KB`));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => done(null, Buffer.concat(chunks).toString('utf8')));
+        res.on('error', (e) => done(e));
+      },
+    );
+    req.on('error', (e) => done(e));
+    const timer = setTimeout(() => {
+      req.destroy();
+      done(new Error(`timeout fetching the policy from ${host}`));
+    }, o.timeoutMs);
+    req.end();
+  });
 }
 
 function rowPolicy(r: StsPolicyRow): StsPolicy {
