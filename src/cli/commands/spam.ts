@@ -11,7 +11,7 @@ import { runEval, formatEval, defaultThreads } from '../../filter/eval/evaluate.
 
 export const usage = `fjord spam check FILE... [--account ADDRESS] [--json]
 fjord spam train --spam DIR --ham DIR [--account ADDRESS]
-fjord spam eval --corpus DIR [--split test] [--rules-only] [--threads N] [--json]`;
+fjord spam eval --corpus DIR [--split test] [--train-corpus DIR] [--rules-only] [--threads N] [--json]`;
 
 interface StoreLike {
   getAccount(address: string): Promise<{ id: number } | null>;
@@ -46,6 +46,7 @@ export async function spamCommand(argv: string[]): Promise<void> {
     spam: { type: 'string' },
     ham: { type: 'string' },
     corpus: { type: 'string' },
+    'train-corpus': { type: 'string' },
     split: { type: 'string' },
     'rules-only': { type: 'boolean' },
     threads: { type: 'string' },
@@ -103,7 +104,7 @@ export async function spamCommand(argv: string[]): Promise<void> {
       if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError('--threads must be a whole number from 1 to 64');
       let r;
       try {
-        r = await runEval({ corpus, split: (values.split as string | undefined) ?? 'test', bayes: !values['rules-only'], threads });
+        r = await runEval({ corpus, split: (values.split as string | undefined) ?? 'test', trainCorpus: values['train-corpus'] as string | undefined, bayes: !values['rules-only'], threads });
       } catch (e) {
         throw new UsageError((e as Error).message);
       }

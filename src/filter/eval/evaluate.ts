@@ -16,8 +16,11 @@ import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../verdict.js';
 
 export interface EvalOptions {
   corpus: string;
-  /** Split to judge (default "test"); training always uses "train". */
+  /** Split to judge (default "test"). */
   split?: string;
+  /** Corpus whose "train" split trains Bayes (default: `corpus` itself), so a filter trained on
+   * one corpus can be judged on mail of another it has never seen. */
+  trainCorpus?: string;
   /** false: rules alone. */
   bayes?: boolean;
   /** Worker threads (default: one per core, at most 2; 1 = in this thread). */
@@ -179,7 +182,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const split = o.split ?? 'test';
   const withBayes = o.bayes !== false;
   const entries = readCorpus(o.corpus);
-  const train = entries.filter((e) => e.split === 'train');
+  const train = (o.trainCorpus === undefined ? entries : readCorpus(o.trainCorpus)).filter((e) => e.split === 'train');
   const judged = entries.filter((e) => e.split === split);
   if (judged.length === 0) throw new Error(`no messages in split "${split}"`);
   const threads = o.threads ?? defaultThreads();
