@@ -114,8 +114,16 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   // other: durable before the caller's 250, delivered by the same worker.
   const stageLocal = async (meta: InboundMeta, body: Buffer) => {
     const id = newSpoolId();
-    await spool.put(meta, body, id);
-    return { start: () => worker.enqueue(id, { meta, body }), cancel: () => spool.remove(id) };
+    // Held from before the write: a worker starting meanwhile must not deliver a copy that may
+    // yet be withdrawn.
+    worker.hold(id);
+    try {
+      await spool.put(meta, body, id);
+    } catch (e) {
+      worker.release(id);
+      throw e;
+    }
+    return { start: () => worker.enqueue(id, { meta, body }), cancel: async () => { await spool.remove(id); worker.release(id); } };
   };
   const deliverLocal = async (meta: InboundMeta, body: Buffer) => (await stageLocal(meta, body)).start();
   /** System mail (DSNs, admin notices) to one local address; throws when it is not local. */

@@ -55,15 +55,30 @@ export class DeliveryWorker {
     private readonly opts: WorkerOptions,
   ) {}
 
+  /** Spooled entries whose delivery waits for their writer's word (enqueue, or release on
+   * withdrawal): start() must not take them for a crash's leftovers. */
+  private readonly held = new Set<string>();
+
   /** Queues every entry left in the spool (after a restart or crash) and starts delivering. */
   start(): void {
-    for (const id of this.spool.recover()) this.push(id);
+    for (const id of this.spool.recover()) if (!this.held.has(id)) this.push(id);
     this.kick();
+  }
+
+  /** Marks a spooled entry as not yet to be delivered (see held). */
+  hold(id: string): void {
+    this.held.add(id);
+  }
+
+  /** Forgets a held entry that its writer withdrew. */
+  release(id: string): void {
+    this.held.delete(id);
   }
 
   /** Queues a spooled entry. Passing its content saves reading it back from disk; content is
    * kept in memory only up to a bound, beyond which the spool is read when its turn comes. */
   enqueue(id: string, entry?: { meta: InboundMeta; body: Buffer }): void {
+    this.held.delete(id);
     if (this.stopped) return; // picked up by recover() at next start
     if (entry && this.cachedBytes + entry.body.length <= MAX_CACHED_BYTES) {
       this.cache.set(id, entry);

@@ -214,7 +214,9 @@ export function zoneText(set: DnsRecordSet): string {
   const lines = [`; DNS records for ${set.domain} (Fjord Mail on ${set.hostname})`];
   for (const w of set.warnings) lines.push(`; WARNING: ${w}`);
   for (const r of set.records) {
-    lines.push('', `; ${r.comment}${r.optional ? ' [optional]' : ''}`, recordLine(r));
+    // A PTR belongs to the IP provider's reverse zone: shown, commented out, so that this text
+    // still loads as the domain's zone.
+    lines.push('', `; ${r.comment}${r.optional ? ' [optional]' : ''}`, r.kind === 'ptr' ? `; ${recordLine(r)}` : recordLine(r));
   }
   lines.push('', `; MTA-STS policy: serve this file at ${set.mtaSts.url}`, `; (HTTPS with a certificate valid for mta-sts.${set.domain}):`);
   for (const l of set.mtaSts.policy.trimEnd().split('\n')) lines.push(`;   ${l}`);

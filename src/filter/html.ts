@@ -56,13 +56,18 @@ function countLetters(s: string): number {
   return n;
 }
 
-/** Letters of the plain words in s: words with '/' or '@' are links, paths or
- * addresses (a hidden message id in a notification), not the text that hides to fool a filter. */
+/** Letters of the plain words in s: links, paths and addresses (a hidden message id in a
+ * notification) are not the text that hides to fool a filter. */
 function wordLetters(s: string): number {
   let n = 0;
-  for (const w of s.split(/\s+/)) if (!/[/@]/.test(w)) n += countLetters(w);
+  for (const w of s.split(/\s+/)) if (!IDENTIFIER.test(w)) n += countLetters(w);
   return n;
 }
+
+/** A link, an address or a path of several segments ("org/repo/issues/1839"), not a word. */
+const IDENTIFIER = /:\/\/|^www\.|\S@\S+\.\S|\S\/\S+\/\S/i;
+/** Letters of a preview line (templates cap it near 100-150 characters). */
+const PREHEADER_LETTERS = 200;
 
 function isLetter(c: string | undefined): boolean {
   return c !== undefined && /\p{L}/u.test(c);
@@ -154,11 +159,18 @@ export function scanHtml(input: string): HtmlInfo {
   const n = html.length;
   const addToken = (t: string) => { if (info.tokens.size < MAX_TOKENS) info.tokens.add(t); };
   let seenVisible = false;
+  let preheader = 0;
   const emitText = (raw: string) => {
     if (raw.length === 0) return;
     const t = decodeEntities(raw, info);
     const top = stack.length > 0 ? stack[stack.length - 1] : null;
-    if (top !== null && top.hidden) { if (seenVisible) info.hiddenChars += wordLetters(t); }
+    if (top !== null && top.hidden) {
+      const n = wordLetters(t);
+      // A preview line is one short sentence: hidden text before the visible text beyond that
+      // is stuffing like any other.
+      if (seenVisible || preheader + n > PREHEADER_LETTERS) info.hiddenChars += n;
+      else preheader += n;
+    }
     else if (!seenVisible && top?.tag !== 'title' && countLetters(t) > 0) seenVisible = true;
     out.push(t);
   };

@@ -302,7 +302,10 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.url_userinfo = urls.filter((u) => u.userinfo && u.scheme !== 'mailto').length;
   facts.url_escaped_host = urls.filter((u) => u.escapedHost).length;
   facts.url_port = urls.filter((u) => u.port !== '' && u.port !== '80' && u.port !== '443').length;
-  facts.url_brand_lookalike = urls.filter((u) => u.scheme !== 'mailto' && brandLookalikeHost(u.host)).length;
+  // Links only: images come from CDNs whose host names carry brands freely (m.media-amazon.com,
+  // …-microsoft-com.akamaized.net); a phishing page is reached by a link.
+  const resources = new Set(html?.resources ?? []);
+  facts.url_brand_lookalike = urls.filter((u) => u.scheme !== 'mailto' && !resources.has(u.url) && brandLookalikeHost(u.host)).length;
   facts.attach_html_active = htmlAttachActive;
   let letters = 0, upper = 0;
   for (let i = 0, n = Math.min(text.length, 50000); i < n; i++) {

@@ -21,7 +21,7 @@ const BRANDS: { word: RegExp; token: string; domains: string[] }[] = [
   // "Apple" alone only as the whole name: "Apple Valley Farm" is not the brand.
   { word: /^\W*apple(?: store| support| pay)?\W*$|\bapple ?id\b|\bicloud\b/i, token: 'icloud', domains: ['apple', 'icloud', 'me', 'mac', 'insideapple'] },
   { word: /\bappleid\b/i, token: 'appleid', domains: ['apple', 'icloud'] },
-  { word: /\bamazon(?: prime)?\b/i, token: 'amazon', domains: ['amazon', 'amazonses', 'aws', 'primevideo', 'audible', 'amazonpay'] },
+  { word: /\bamazon(?: prime)?\b/i, token: 'amazon', domains: ['amazon', 'amazonses', 'aws', 'primevideo', 'audible', 'amazonpay', 'media-amazon', 'ssl-images-amazon', 'images-amazon', 'amazon-adsystem', 'amazonaws', 'amazontrust'] },
   { word: /\bwells ?fargo\b/i, token: 'wellsfargo', domains: ['wellsfargo', 'wf'] },
   { word: /\bbank of america\b/i, token: 'bankofamerica', domains: ['bankofamerica', 'bofa', 'ml', 'merrilledge'] },
   { word: /\blinked ?in\b/i, token: 'linkedin', domains: ['linkedin', 'lnkd'] },
@@ -54,12 +54,17 @@ export function brandLookalikeHost(host: string): boolean {
   return BRANDS.some((b) => parts.includes(b.token) && !b.domains.includes(label));
 }
 
-const PASSWORD_FIELD = /<input\b[^>]*\btype\s*=\s*["']?password/i;
-const FORM_AWAY = /<form\b[^>]*\baction\s*=\s*["']?\s*https?:/i;
+// [^>] is bounded: unbounded, every "<input" of a hostile page without '>' rescans the rest
+// of it (1 MB of "<input " took two minutes).
+const PASSWORD_FIELD = /<input\b[^>]{0,1024}?\btype\s*=\s*["']?password/i;
+const FORM_AWAY = /<form\b[^>]{0,1024}?\baction\s*=\s*["']?\s*https?:/i;
+/** Only the start of an attachment is read: a phishing page is small. */
+const MAX_SCAN = 256 * 1024;
 const SMUGGLING = /\b(?:atob|unescape|String\.fromCharCode|decodeURIComponent)\s*\(|\b(?:window|document|top)\.location(?:\.href)?\s*=|\.replace\s*\(\s*["']https?:/;
 
 /** An attached HTML page that asks for a password, posts a form to a web site, or decodes and
  * redirects with a script (HTML smuggling). */
-export function activeHtmlAttachment(html: string): boolean {
+export function activeHtmlAttachment(page: string): boolean {
+  const html = page.length > MAX_SCAN ? page.slice(0, MAX_SCAN) : page;
   return PASSWORD_FIELD.test(html) || FORM_AWAY.test(html) || SMUGGLING.test(html);
 }

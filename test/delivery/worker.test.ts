@@ -73,3 +73,25 @@ test('while the store is down nothing is dropped or parked; delivery resumes whe
   assert.deepEqual([...d.delivered].sort(), [...ids].sort());
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a held entry is not taken for a leftover at start; it is delivered once enqueued, never if withdrawn', { timeout: 30_000 }, async () => {
+  const dir = tempDir();
+  const spool = new Spool<InboundMeta>(path.join(dir, 'inbound'));
+  const d = new Scripted();
+  const w = new DeliveryWorker(d, spool, silentLogger(), { batchSize: 4 });
+  const leftover = await spool.put(meta(), Buffer.from('left over'));
+  const kept = await spool.put(meta(), Buffer.from('staged, kept'));
+  const withdrawn = await spool.put(meta(), Buffer.from('staged, withdrawn'));
+  w.hold(kept);
+  w.hold(withdrawn);
+  w.start();
+  await w.idle();
+  assert.deepEqual(d.delivered, [leftover], 'only the leftover at start');
+  w.enqueue(kept);
+  await spool.remove(withdrawn);
+  w.release(withdrawn);
+  await w.idle();
+  await w.stop();
+  assert.deepEqual(d.delivered.sort(), [leftover, kept].sort());
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -13,6 +13,11 @@ test('hidden text is counted, a preheader before the visible text is not', () =>
   // The preview line templates hide at the top of the body (after an invisible <title>).
   const pre = scanHtml(`<html><head><title>News</title></head><body><span style="display:none;max-height:0">${WORDS}&zwnj;&nbsp;&zwnj;&nbsp;</span><h1>Our news</h1></body></html>`);
   assert.equal(pre.hiddenChars, 0);
+  // ...but a long block hidden before the text is stuffing all the same.
+  const long = (WORDS + ' ').repeat(5);
+  assert.ok(scanHtml(`<div style="display:none">${long}</div><p>Hello</p>`).hiddenChars > 200);
+  // Words with a slash are still words; a path of several segments is not.
+  assert.ok(scanHtml(`<p>Hi</p><div style="display:none">${WORDS.split(' ').join('/ ')}/</div>`).hiddenChars > 40);
   // Links and addresses hidden in a notification are not words.
   const id = scanHtml('<p>Reply above</p><span style="display:none">Message ID: &lt;org/repo/issues/1839/2437710021@github.com&gt;</span>');
   assert.ok(id.hiddenChars < 15, `${id.hiddenChars}`);
