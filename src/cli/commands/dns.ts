@@ -12,8 +12,7 @@ import { createResolver } from '../../dns/resolver.js';
 import { boundedLookup } from '../../filter/auth/dns.js';
 import { fetchStsPolicyText } from '../../smtp/outbound/mta-sts.js';
 import { resolverLookup } from '../../smtp/outbound/dns-lookup.js';
-import fs from 'node:fs';
-import tls from 'node:tls';
+import { trustedCas } from '../../smtp/outbound/tls-policy.js';
 
 export const usage = `fjord dns records DOMAIN [--json] [--hostname NAME]
 fjord dns check DOMAIN [--json] [--hostname NAME] [--dns HOST:PORT]`;
@@ -56,7 +55,7 @@ export async function dnsCommand(argv: string[]): Promise<void> {
   const resolver = createResolver(config.dns);
   // The policy host is reached as a sender would: through our resolver, trusting the system's
   // CAs and outbound.caFile, on outbound.mtaStsPort.
-  const ca = [...tls.rootCertificates, ...(config.outbound.caFile ? [fs.readFileSync(config.outbound.caFile, 'utf8')] : [])];
+  const ca = trustedCas(config.outbound.caFile); // an unreadable caFile fails the check, loudly
   const fetchStsPolicy = (d: string) => fetchStsPolicyText(d, { port: config.outbound.mtaStsPort, ca, timeoutMs: 10_000, lookup: resolverLookup(resolver, 10_000) });
   const checks = await checkDnsRecords(set, { lookup: boundedLookup(resolver), sendingIps: config.outbound.sendingIps, fetchStsPolicy });
   const failed = checksFailed(checks);

@@ -20,17 +20,19 @@ export interface HostPlan {
   excluded: string[];
 }
 
-/** The system's root CAs plus the PEM file `outbound.caFile` (read once; an unreadable file is logged). */
+/** The system's root CAs plus the PEM file `outbound.caFile`; throws when that file cannot be read. */
+export function trustedCas(caFile: string | null): string[] {
+  return caFile ? [...tls.rootCertificates, fs.readFileSync(caFile, 'utf8')] : [...tls.rootCertificates];
+}
+
+/** trustedCas, read once by the sender: an unreadable file is logged and the system CAs used. */
 export function loadTrustedCas(caFile: string | null, logger: Logger): string[] {
-  const cas = [...tls.rootCertificates];
-  if (caFile) {
-    try {
-      cas.push(fs.readFileSync(caFile, 'utf8'));
-    } catch (e) {
-      logger.error({ caFile, err: (e as Error).message }, 'cannot read outbound.caFile; using the system CAs only');
-    }
+  try {
+    return trustedCas(caFile);
+  } catch (e) {
+    logger.error({ caFile, err: (e as Error).message }, 'cannot read outbound.caFile; using the system CAs only');
+    return trustedCas(null);
   }
-  return cas;
 }
 
 export function planHosts(hosts: MxHost[], sts: StsPolicy | null): HostPlan {
