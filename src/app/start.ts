@@ -22,7 +22,8 @@ import type { JunkReport } from '../imap/junk-events.js';
 import { formatListen } from '../config/listen.js';
 import { DataLock } from './data-lock.js';
 import { InboundFilter } from '../filter/inbound.js';
-import { CachedTokenDb } from '../filter/bayes/token-cache.js';
+import { CachedTokenDb, DEFAULT_TOKEN_CACHE } from '../filter/bayes/token-cache.js';
+import { TokenExpiry } from '../filter/bayes/expiry.js';
 import { ContentFilter } from '../filter/verdict.js';
 import { JunkFeedback } from '../filter/feedback.js';
 import { SubmissionSmtp } from '../smtp/submission/server.js';
@@ -97,16 +98,24 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   // The spam filter: its token databases live in the store (global + per account); the global
   // one is also held in memory, following the store's version of it.
   const spamLog = logger.child({ svc: 'spam' });
-  const content = new ContentFilter(new CachedTokenDb(store));
+  // The copy holds twice the global limit: the database may outgrow it between expiries.
+  const content = new ContentFilter(new CachedTokenDb(store, { maxTokens: Math.max(DEFAULT_TOKEN_CACHE.maxTokens, 2 * config.spam.bayes.maxGlobalTokens) }));
   const filter = config.spam.enabled ? new InboundFilter(config, store, resolver, content, spamLog) : null;
   const feedback = filter ? new JunkFeedback(store, content, filter.reputation, junkLog) : null;
   if (feedback) junkListeners.add((r) => feedback.report(r));
-  const purgeQuarantine = () =>
-    store.purgeQuarantine(new Date()).then(
+  const tokenExpiry = new TokenExpiry(store, { global: config.spam.bayes.maxGlobalTokens, account: config.spam.bayes.maxAccountTokens });
+  // Hourly upkeep of the filter's state: expired quarantine entries, oversized token databases.
+  const spamUpkeep = async () => {
+    await store.purgeQuarantine(new Date()).then(
       (n) => n && spamLog.info({ removed: n }, 'expired quarantine entries removed'),
       (e) => spamLog.warn({ err: (e as Error).message }, 'quarantine purge failed'),
     );
-  const purgeTimer = setInterval(() => void purgeQuarantine(), 3600_000);
+    await tokenExpiry.run().then(
+      (r) => { for (const x of r) spamLog.info(x, 'token database over its limit: tokens not trained for longest dropped'); },
+      (e) => spamLog.warn({ err: (e as Error).message }, 'token expiry failed'),
+    );
+  };
+  const purgeTimer = setInterval(() => void spamUpkeep(), 3600_000);
   purgeTimer.unref();
   const passwords = new PasswordVerifier();
 

@@ -48,6 +48,9 @@ export interface SpamConfig {
   honorDmarcReject: boolean;
   /** Refused messages are kept in quarantine this long (days) so a false positive can be released. */
   quarantineDays: number;
+  /** Most tokens in the global and in each account's Bayes database; beyond, those not trained
+   * for longest are dropped (see filter/bayes/expiry.ts). */
+  bayes: { maxGlobalTokens: number; maxAccountTokens: number };
   reputation: {
     /** Weight of a report halves after this many days. */
     halfLifeDays: number;
@@ -72,12 +75,22 @@ export const SPAM_DEFAULTS: SpamConfig = {
   greylist: { enabled: false, delayMs: 5 * 60_000, retryWindowMs: 4 * 3600_000, passTtlMs: 36 * 86400_000 },
   honorDmarcReject: true,
   quarantineDays: 14,
+  // 2 million global tokens: about 20,000 messages' worth of new tokens, 64 MB held in memory;
+  // 200,000 per account (SpamAssassin's default per-user database holds 150,000).
+  bayes: { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000 },
   reputation: { halfLifeDays: 30, blockReporters: 3, blockSpamRatio: 4, scorePerReport: 1, maxScore: 6 },
 };
 
 /** Lists of addresses, domains and networks: compared lower-case. */
 function strings(v: unknown, d: string[], name: string): string[] {
   return v === undefined ? d : anyStrings(v, d, name).map((s) => s.trim().toLowerCase()).filter(Boolean);
+}
+
+/** A database below a thousand tokens could not tell spam from ham. */
+function tokenLimit(v: unknown, d: number, name: string): number {
+  const n = num(v, d, name);
+  if (!Number.isInteger(n) || n < 1000) throw new Error(`config: ${name} must be a whole number of at least 1000`);
+  return n;
 }
 
 function zones(v: unknown): DnsblZone[] {
@@ -106,6 +119,7 @@ export function parseSpamConfig(v: unknown): SpamConfig {
   const s = obj(j.scores, 'spam.scores');
   const g = obj(j.greylist, 'spam.greylist');
   const r = obj(j.reputation, 'spam.reputation');
+  const b = obj(j.bayes, 'spam.bayes');
   const rejectAt = d.rejectAt ?? D.dnsbl.rejectAt;
   if (rejectAt !== 'connect' && rejectAt !== 'rcpt') throw new Error('config: spam.dnsbl.rejectAt must be "connect" or "rcpt"');
   const cfg: SpamConfig = {
@@ -128,6 +142,10 @@ export function parseSpamConfig(v: unknown): SpamConfig {
     },
     honorDmarcReject: bool(j.honorDmarcReject, D.honorDmarcReject, 'spam.honorDmarcReject'),
     quarantineDays: num(j.quarantineDays, D.quarantineDays, 'spam.quarantineDays'),
+    bayes: {
+      maxGlobalTokens: tokenLimit(b.maxGlobalTokens, D.bayes.maxGlobalTokens, 'spam.bayes.maxGlobalTokens'),
+      maxAccountTokens: tokenLimit(b.maxAccountTokens, D.bayes.maxAccountTokens, 'spam.bayes.maxAccountTokens'),
+    },
     reputation: {
       halfLifeDays: num(r.halfLifeDays, D.reputation.halfLifeDays, 'spam.reputation.halfLifeDays'),
       blockReporters: num(r.blockReporters, D.reputation.blockReporters, 'spam.reputation.blockReporters'),

@@ -397,7 +397,7 @@ export interface Store {
   /** Messages trained as ham and as spam in the scope. */
   getTotals(scope: number): Promise<TokenCounts>;
   /** Adds (delta 1) or removes (delta -1) one message's tokens, and counts the message. */
-  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1): Promise<void>;
+  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at?: Date): Promise<void>;
   /** Records that message `key` is now trained as verdict (null: untrained) in the scope and
    * returns how it was trained before, so that each message counts once. */
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null>;
@@ -406,6 +406,12 @@ export interface Store {
   /** Calls each for every token of the scope from one consistent read; null (having read
    * nothing) when the scope holds more than max tokens. */
   tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null>;
+  /** Every token database (scope) and its version. */
+  tokenScopes(): Promise<{ scope: number; version: number }[]>;
+  /** Holds a token database to a size: when it has more than `max` tokens, those not trained
+   * for longest (the rarest first among those of one day) are dropped until `target` remain, in
+   * small batches so that other work goes on meanwhile. Raises the version when it dropped any. */
+  expireTokens(scope: number, max: number, target: number): Promise<{ tokens: number; removed: number }>;
   getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null>;
 
   // Spam filter: user reports and reputation overrides

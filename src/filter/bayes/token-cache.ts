@@ -17,6 +17,9 @@ export interface VersionedTokenDb extends TokenDb {
 export interface TokenCacheOptions {
   /** Above this many global tokens the copy is not kept (memory: about 32 bytes a token). */
   maxTokens: number;
+  /** How long a database found too big is answered from the store before it is counted again
+   * (default 10 minutes). */
+  retryMs?: number;
 }
 
 export const DEFAULT_TOKEN_CACHE: TokenCacheOptions = { maxTokens: 4_000_000 };
@@ -27,9 +30,9 @@ export class CachedTokenDb implements TokenDb {
   private copy: Copy | null = null;
   /** The check in progress: lookups of one message (tokens and totals) share one version query. */
   private checking: Promise<Copy | null> | null = null;
-  /** Set when the global database outgrew maxTokens: the store answers from then on, as without
-   * a cache (until restart). */
-  private tooBig = false;
+  /** Set when the global database outgrew maxTokens: the store answers, as without a cache,
+   * until the database changed (expiry shrinks it) and retryMs passed since the last try. */
+  private tooBig: { version: number; at: number } | null = null;
   /** Reads of the whole database so far (for tests and logs). */
   loads = 0;
 
@@ -37,21 +40,26 @@ export class CachedTokenDb implements TokenDb {
 
   /** The current copy, read again if the store's version moved; null when not cached. */
   private current(): Promise<Copy | null> {
-    if (this.tooBig) return Promise.resolve(null);
+    if (this.tooBig !== null && Date.now() - this.tooBig.at < (this.opts.retryMs ?? 600_000)) return Promise.resolve(null);
     this.checking ??= this.check().finally(() => { this.checking = null; });
     return this.checking;
   }
 
   private async check(): Promise<Copy | null> {
     const version = await this.store.tokenVersion(0);
-    return this.copy !== null && this.copy.version === version ? this.copy : this.load();
+    if (this.tooBig !== null) {
+      if (this.tooBig.version === version) { this.tooBig.at = Date.now(); return null; }
+      return this.load(version);
+    }
+    return this.copy !== null && this.copy.version === version ? this.copy : this.load(version);
   }
 
-  private async load(): Promise<Copy | null> {
+  private async load(version: number): Promise<Copy | null> {
     const table = new TokenTable();
     const snap = await this.store.tokenSnapshot(0, this.opts.maxTokens, (t, ham, spam) => table.set(t, ham, spam));
     this.loads++;
-    if (snap === null) { this.tooBig = true; this.copy = null; return null; }
+    if (snap === null) { this.tooBig = { version, at: Date.now() }; this.copy = null; return null; }
+    this.tooBig = null;
     this.copy = { table, totals: snap.totals, version: snap.version };
     return this.copy;
   }

@@ -262,6 +262,16 @@ export const MIGRATIONS: readonly Migration[] = [
   (db) => {
     db.exec('ALTER TABLE spam_totals ADD COLUMN version INTEGER NOT NULL DEFAULT 0');
   },
+  // v8: the day each token was last trained, so that a token database can be held to a size by
+  // dropping what has not been seen longest (spam.ts expireTokens). Existing tokens count as
+  // seen on the day of the upgrade.
+  (db) => {
+    db.exec(`
+      ALTER TABLE spam_tokens ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
+      UPDATE spam_tokens SET seen = ${Math.floor(Date.now() / 86_400_000)};
+      CREATE INDEX spam_tokens_seen ON spam_tokens (scope, seen);
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

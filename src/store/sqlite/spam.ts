@@ -24,14 +24,18 @@ export function getTotals(ctx: StoreDb, scope: number): TokenCounts {
   return r ? { ham: r.ham, spam: r.spam } : { ham: 0, spam: 0 };
 }
 
-export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1): void {
+/** Days since 1970: the unit of a token's last-trained mark. */
+export const dayOf = (d: Date): number => Math.floor(d.getTime() / 86_400_000);
+
+export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at: Date): void {
   const unique = Array.from(new Set(tokens));
   const h = verdict === 'ham' ? delta : 0;
   const s = verdict === 'spam' ? delta : 0;
+  const day = dayOf(at);
   ctx.tx(() => {
     for (const t of unique) {
       if (delta > 0) {
-        ctx.run('INSERT INTO spam_tokens (scope, token, ham, spam) VALUES (?, ?, ?, ?) ON CONFLICT(scope, token) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam', scope, t, h, s);
+        ctx.run('INSERT INTO spam_tokens (scope, token, ham, spam, seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(scope, token) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam, seen = max(seen, excluded.seen)', scope, t, h, s, day);
       } else {
         ctx.run('UPDATE spam_tokens SET ham = max(0, ham + ?), spam = max(0, spam + ?) WHERE scope = ? AND token = ?', h, s, scope, t);
         ctx.run('DELETE FROM spam_tokens WHERE scope = ? AND token = ? AND ham = 0 AND spam = 0', scope, t);
@@ -56,6 +60,37 @@ export function tokenSnapshot(ctx: StoreDb, scope: number, max: number, each: (t
     for (const r of ctx.q('SELECT token, ham, spam FROM spam_tokens WHERE scope = ?').raw().iterate(scope) as IterableIterator<[string, number, number]>) each(r[0], r[1], r[2]);
     return { totals: getTotals(ctx, scope), version: tokenVersion(ctx, scope), tokens: n };
   });
+}
+
+/** How many tokens of the scope were last trained on each day, oldest day first. */
+export function tokenAges(ctx: StoreDb, scope: number): { day: number; tokens: number }[] {
+  return ctx.all<{ day: number; tokens: number }>('SELECT seen AS day, count(*) AS tokens FROM spam_tokens WHERE scope = ? GROUP BY seen ORDER BY seen', scope);
+}
+
+/** One batch of expiry: up to `limit` tokens of the scope last trained on `day`, seen in at most
+ * `maxCount` messages, after `after` in token order (a cursor, so that a pass over one day
+ * walks it once), are dropped. Returns how many, and the cursor for the next batch (null when the
+ * day has no more such tokens). */
+export function dropTokensOfDay(ctx: StoreDb, scope: number, day: number, maxCount: number, after: string, limit: number): { removed: number; next: string | null } {
+  return ctx.tx(() => {
+    const rows = ctx.all<{ token: string }>(
+      'SELECT token FROM spam_tokens WHERE scope = ? AND seen = ? AND token > ? AND ham + spam <= ? ORDER BY token LIMIT ?',
+      scope, day, after, maxCount, limit,
+    );
+    if (rows.length === 0) return { removed: 0, next: null };
+    const removed = ctx.run('DELETE FROM spam_tokens WHERE scope = ? AND token IN (SELECT value FROM json_each(?))', scope, JSON.stringify(rows.map((r) => r.token))).changes;
+    return { removed, next: rows.length < limit ? null : rows[rows.length - 1]!.token };
+  });
+}
+
+/** Marks the scope's database as changed (for copies held in memory) without counting a message. */
+export function bumpTokenVersion(ctx: StoreDb, scope: number): void {
+  ctx.run('UPDATE spam_totals SET version = version + 1 WHERE scope = ?', scope);
+}
+
+/** Every token database and its version. */
+export function tokenScopes(ctx: StoreDb): { scope: number; version: number }[] {
+  return ctx.all<{ scope: number; version: number }>('SELECT scope, version FROM spam_totals ORDER BY scope');
 }
 
 export function markTrained(ctx: StoreDb, scope: number, key: string, verdict: SpamVerdict | null): SpamVerdict | null {

@@ -69,6 +69,9 @@ import { parseEmailId } from './rows.js';
 export type { SqliteStoreOptions } from './db.js';
 export { emailIdString, threadIdString } from './rows.js';
 
+/** Tokens dropped per transaction by expireTokens (a few milliseconds of work each). */
+const EXPIRY_BATCH = 5000;
+
 export class SqliteStore implements Store {
   readonly dataDir: string;
   readonly blobs: BlobStore;
@@ -237,8 +240,8 @@ export class SqliteStore implements Store {
   }
   getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>> { return this.sync(() => spam.getTokens(this.ctx, scope, tokens)); }
   getTotals(scope: number): Promise<TokenCounts> { return this.sync(() => spam.getTotals(this.ctx, scope)); }
-  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1): Promise<void> {
-    return this.sync(() => spam.addTokens(this.ctx, scope, tokens, verdict, delta));
+  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at = new Date()): Promise<void> {
+    return this.sync(() => spam.addTokens(this.ctx, scope, tokens, verdict, delta, at));
   }
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null> {
     return this.sync(() => spam.markTrained(this.ctx, scope, key, verdict));
@@ -246,6 +249,31 @@ export class SqliteStore implements Store {
   tokenVersion(scope: number): Promise<number> { return this.sync(() => spam.tokenVersion(this.ctx, scope)); }
   tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null> {
     return this.sync(() => spam.tokenSnapshot(this.ctx, scope, max, each));
+  }
+  tokenScopes(): Promise<{ scope: number; version: number }[]> { return this.sync(() => spam.tokenScopes(this.ctx)); }
+  async expireTokens(scope: number, max: number, target: number): Promise<{ tokens: number; removed: number }> {
+    const ages = await this.sync(() => spam.tokenAges(this.ctx, scope));
+    const tokens = ages.reduce((n, a) => n + a.tokens, 0);
+    let excess = tokens > max ? tokens - Math.min(target, max) : 0;
+    let removed = 0;
+    // Oldest day first; a day that goes whole in one pass, the day where the excess ends in
+    // passes over ever more common tokens (seen in 1, 2, 4... messages), so the rarest go first.
+    for (const { day, tokens: ofDay } of ages) {
+      if (excess <= 0) break;
+      for (let maxCount = ofDay <= excess ? Number.MAX_SAFE_INTEGER : 1; excess > 0; maxCount *= 2) {
+        let after: string | null = '';
+        while (after !== null && excess > 0) {
+          const r = await this.sync(() => spam.dropTokensOfDay(this.ctx, scope, day, maxCount, after!, Math.min(EXPIRY_BATCH, excess)));
+          removed += r.removed;
+          excess -= r.removed;
+          after = r.next;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (maxCount >= Number.MAX_SAFE_INTEGER / 2) break;
+      }
+    }
+    if (removed > 0) await this.sync(() => spam.bumpTokenVersion(this.ctx, scope));
+    return { tokens: tokens - removed, removed };
   }
   getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null> {
     const id = parseEmailId(emailId);
