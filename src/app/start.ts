@@ -24,6 +24,7 @@ import { DataLock } from './data-lock.js';
 import { InboundFilter } from '../filter/inbound.js';
 import { CachedTokenDb, DEFAULT_TOKEN_CACHE } from '../filter/bayes/token-cache.js';
 import { TokenExpiry } from '../filter/bayes/expiry.js';
+import { reportHorizon } from '../filter/reputation/reputation.js';
 import { ContentFilter } from '../filter/verdict.js';
 import { JunkFeedback } from '../filter/feedback.js';
 import { SubmissionSmtp } from '../smtp/submission/server.js';
@@ -104,18 +105,25 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   const feedback = filter ? new JunkFeedback(store, content, filter.reputation, junkLog) : null;
   if (feedback) junkListeners.add((r) => feedback.report(r));
   const tokenExpiry = new TokenExpiry(store, { global: config.spam.bayes.maxGlobalTokens, account: config.spam.bayes.maxAccountTokens });
-  // Hourly upkeep of the filter's state: expired quarantine entries, oversized token databases.
+  // Hourly upkeep of the filter's state: expired quarantine entries, reports that no longer
+  // count, oversized token databases.
   const spamUpkeep = async () => {
     await store.purgeQuarantine(new Date()).then(
       (n) => n && spamLog.info({ removed: n }, 'expired quarantine entries removed'),
       (e) => spamLog.warn({ err: (e as Error).message }, 'quarantine purge failed'),
+    );
+    await store.purgeSpamReports(reportHorizon(config.spam.reputation, Date.now())).then(
+      (n) => n && spamLog.info({ removed: n }, 'spam reports past their weight removed'),
+      (e) => spamLog.warn({ err: (e as Error).message }, 'report purge failed'),
     );
     await tokenExpiry.run().then(
       (r) => { for (const x of r) spamLog.info(x, 'token database over its limit: tokens not trained for longest dropped'); },
       (e) => spamLog.warn({ err: (e as Error).message }, 'token expiry failed'),
     );
   };
-  const purgeTimer = setInterval(() => void spamUpkeep(), 3600_000);
+  let upkeep: Promise<void> | null = null;
+  const runUpkeep = () => { upkeep ??= spamUpkeep().finally(() => { upkeep = null; }); };
+  const purgeTimer = setInterval(runUpkeep, 3600_000);
   purgeTimer.unref();
   const passwords = new PasswordVerifier();
 
@@ -250,6 +258,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   // Listeners first, then the backlog: a server that cannot bind must not start delivering.
   worker.start();
   outboundSender.start();
+  // Also at start: a server restarted more often than hourly still does its upkeep.
+  runUpkeep();
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -264,6 +274,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       await Promise.race([worker.idle(), new Promise((r) => setTimeout(r, DRAIN_ON_STOP_MS).unref())]);
       await worker.stop();
       clearInterval(purgeTimer);
+      await upkeep;
       if (feedback) await feedback.idle();
       outbound.close();
       await store.close();

@@ -420,6 +420,8 @@ export interface Store {
   putSpamReport(report: SpamReport): Promise<SpamVerdict | null>;
   /** Reports about an IP or a domain (any of its roles), newest first, since a date. */
   listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]>;
+  /** Deletes the reports made before `before`; returns how many. */
+  purgeSpamReports(before: Date): Promise<number>;
   setReputationOverride(kind: ReputationKind, value: string, action: OverrideAction | null, reason?: string): Promise<void>;
   listReputationOverrides(): Promise<ReputationOverride[]>;
 

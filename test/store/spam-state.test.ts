@@ -76,6 +76,11 @@ test('origins stay with the email (copies share it), reports replace per user an
     assert.equal((await store.listSpamReports({ domain: 'spam.test' })).length, 2);
     assert.equal((await store.listSpamReports({ domain: 'other.test' })).length, 0);
     assert.equal((await store.listSpamReports({ ip: origin.ip, since: new Date(Date.now() + 60_000) })).length, 0);
+    // Reports past their weight are deleted; newer ones stay.
+    await store.putSpamReport({ ...report, accountId: b.id, emailKey: 'M0', at: new Date(Date.now() - 300 * 86_400_000) });
+    assert.equal((await store.listSpamReports({ ip: origin.ip })).length, 3);
+    assert.equal(await store.purgeSpamReports(new Date(Date.now() - 240 * 86_400_000)), 1);
+    assert.deepEqual((await store.listSpamReports({ ip: origin.ip })).map((r) => r.emailKey).sort(), ['M1', rec!.emailId].sort());
 
     await store.setReputationOverride('ip', '192.0.2.9', 'block', 'phishing wave');
     await store.setReputationOverride('domain', 'news.test', 'allow');

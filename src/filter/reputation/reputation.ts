@@ -41,6 +41,12 @@ export async function bumpReputationGeneration(store: Store): Promise<void> {
   await store.setSetting(GENERATION_KEY, String(Date.now()) + ':' + Math.random().toString(36).slice(2));
 }
 
+/** Reports older than eight half-lives (under 0.4% of their weight) no longer count, and the
+ * hourly upkeep deletes them: who reported what, from which IP, is not kept beyond its use. */
+export function reportHorizon(cfg: SpamConfig['reputation'], now: number): Date {
+  return new Date(now - cfg.halfLifeDays * 8 * 86_400_000);
+}
+
 export class Reputation {
   private readonly cache = new Map<string, { at: number; standing: Promise<SourceStanding> }>();
   private overrides: Promise<Map<string, ReputationOverride>> | null = null;
@@ -113,7 +119,7 @@ export class Reputation {
 
   private async compute(kind: ReputationKind, value: string): Promise<SourceStanding> {
     const override = (await this.overrideMap()).get(`${kind} ${value}`) ?? null;
-    const horizon = new Date(this.now() - this.cfg.halfLifeDays * 8 * 86_400_000);
+    const horizon = reportHorizon(this.cfg, this.now());
     const reports = await this.store.listSpamReports(kind === 'ip' ? { ip: value, since: horizon } : { domain: value, since: horizon });
     return standingFrom(kind, value, reports, override, this.cfg, this.now());
   }

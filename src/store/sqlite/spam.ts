@@ -205,6 +205,10 @@ export function removeQuarantined(ctx: StoreDb, ids: number[]): number {
   return ctx.tx(() => ids.reduce((n, id) => n + ctx.run('DELETE FROM quarantine WHERE id = ?', id).changes, 0));
 }
 
+export function purgeSpamReports(ctx: StoreDb, before: Date): number {
+  return ctx.run('DELETE FROM spam_reports WHERE at < ?', before.getTime()).changes;
+}
+
 export function purgeQuarantine(ctx: StoreDb, now: Date): number {
   return ctx.run('DELETE FROM quarantine WHERE expires_at <= ?', now.getTime()).changes;
 }
