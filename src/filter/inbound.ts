@@ -1,8 +1,9 @@
 // The spam filter as the MX sees it: one object with a hook per SMTP step. At connect and in the
 // envelope, the door (lists, reputation, DNS blocklists, HELO, greylisting) may refuse; at DATA,
 // before the 250, every signal (door, SPF/DKIM/DMARC/ARC, rules, Bayes per recipient,
-// reputation) is combined into a score per recipient, and the message is refused (and kept in
-// quarantine), delivered to Junk, or delivered to the Inbox.
+// reputation, whether the recipient wrote to the sender) is combined into a score per
+// recipient, and the message is refused (and kept in quarantine), delivered to Junk, or
+// delivered to the Inbox.
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Resolver } from '../dns/resolver.js';
@@ -12,6 +13,7 @@ import { Door, type DoorResult, type Refusal, type Signal } from './door/index.j
 import { Reputation } from './reputation/reputation.js';
 import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, type SpfCheck } from './auth/index.js';
 import { ContentFilter, decide, type Verdict } from './verdict.js';
+import { authenticatedFrom, correspondentSignal } from './correspondents.js';
 
 export type { Refusal, Signal };
 
@@ -138,6 +140,7 @@ export class InboundFilter {
       ...(await this.failOpen('reputation', this.reputation.signals(door.ip, [domainOf(input.mailFrom), fromDomain, ...dkimDomains]), [])),
     ];
     const content = await this.content.analyse(data, parsed);
+    const sender = authenticatedFrom(parsed.from.map((a) => a.address), auth);
     const verdicts: Verdict[] = [];
     const byAccount = new Map<string, Verdict>();
     for (const r of input.recipients) {
@@ -145,7 +148,8 @@ export class InboundFilter {
       if (!v) {
         const account = byAccount.size < MAX_PERSONAL_RECIPIENTS ? await this.failOpen('account', this.store.getAccount(r.account), null) : null;
         const bayes = await this.failOpen('bayes', this.content.bayes(content.tokens, account?.id ?? null), []);
-        const signals = [...shared, ...content.rules, ...bayes];
+        const known = account ? await this.failOpen('correspondents', correspondentSignal((a) => this.store.hasWrittenTo(account.id, a), sender, cfg.scores.knownCorrespondent), []) : [];
+        const signals = [...shared, ...content.rules, ...bayes, ...known];
         v = decide(signals, cfg.thresholds, content.refuse);
         byAccount.set(r.account, v);
       }

@@ -449,6 +449,8 @@ export interface Store {
   recordSendingEvent(accountId: number, kind: SendingEventKind, at: Date, detail: { rcpt?: string; messageId?: string }): Promise<void>;
   /** Whether the account sent to rcpt since the given time. */
   sentToSince(accountId: number, rcpt: string, since: Date): Promise<boolean>;
+  /** The account has ever sent mail to this address (lower case). */
+  hasWrittenTo(accountId: number, address: string): Promise<boolean>;
   /** The hard-limit counters only (cheap: checked at every MAIL and RCPT). */
   sendingCounts(accountId: number, now: Date): Promise<SendingCounts>;
   /** The counters and the bulk-score window. */

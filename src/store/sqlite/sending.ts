@@ -30,6 +30,10 @@ export function sentToSince(ctx: StoreDb, accountId: number, rcpt: string, since
   return ctx.get('SELECT 1 AS x FROM sent_recipients WHERE account_id = ? AND rcpt = ? AND at >= ? LIMIT 1', accountId, rcpt, since.getTime()) !== undefined;
 }
 
+export function hasWrittenTo(ctx: StoreDb, accountId: number, address: string): boolean {
+  return ctx.get('SELECT 1 AS x FROM known_recipients WHERE account_id = ? AND rcpt = ?', accountId, address) !== undefined;
+}
+
 /** Counted since the later of the period's start and an unfreeze (countFrom). */
 function since(state: SendingState, from: number): number {
   return Math.max(from, state.countFrom?.getTime() ?? 0);

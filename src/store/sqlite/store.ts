@@ -307,6 +307,7 @@ export class SqliteStore implements Store {
     return this.ledger.add(() => sending.recordSendingEvent(this.ctx, accountId, kind, at, detail));
   }
   sentToSince(accountId: number, rcpt: string, since: Date): Promise<boolean> { return this.sync(() => sending.sentToSince(this.ctx, accountId, rcpt, since)); }
+  hasWrittenTo(accountId: number, address: string): Promise<boolean> { return this.sync(() => sending.hasWrittenTo(this.ctx, accountId, address)); }
   sendingCounts(accountId: number, now: Date): Promise<SendingCounts> { return this.sync(() => sending.sendingCounts(this.ctx, accountId, now)); }
   sendingStats(accountId: number, now: Date, windowSeconds: number): Promise<SendingStats> {
     return this.sync(() => sending.sendingStats(this.ctx, accountId, now, windowSeconds));
