@@ -33,9 +33,10 @@ export interface SpamConfig {
   deny: string[];
   /** Clients that talk before our greeting are refused; the greeting waits this long (ms). */
   pregreetMs: number;
-  /** Points for a client without forward-confirmed reverse DNS, and for a bad HELO; and (negative)
-   * for mail whose authenticated From address the recipient has written to. */
-  scores: { noFcrdns: number; badHelo: number; heloIpLiteralMismatch: number; knownCorrespondent: number };
+  /** Points for a client without forward-confirmed reverse DNS, and for a bad HELO; and for mail
+   * from an authenticated From address the recipient wrote to or moved out of Junk (knownSender,
+   * negative) or moved into Junk (junkedSender). */
+  scores: { noFcrdns: number; badHelo: number; heloIpLiteralMismatch: number; knownSender: number; junkedSender: number };
   greylist: {
     enabled: boolean;
     /** A new (ip/24, sender, recipient) triplet is deferred until it retries after this (ms). */
@@ -72,9 +73,9 @@ export const SPAM_DEFAULTS: SpamConfig = {
   allow: [],
   deny: [],
   pregreetMs: 300,
-  // knownCorrespondent: enough to keep a friend's spammy-looking message (Bayes +5, a rule or
-  // two) in the Inbox, not enough to let spam from a hijacked friend's account (more rules) in.
-  scores: { noFcrdns: 1.5, badHelo: 1.5, heloIpLiteralMismatch: 1, knownCorrespondent: -3 },
+  // knownSender: enough to keep a friend's spammy-looking message (Bayes +5, a rule or two) in
+  // the Inbox, not enough to let spam from a hijacked friend's account (more rules) in.
+  scores: { noFcrdns: 1.5, badHelo: 1.5, heloIpLiteralMismatch: 1, knownSender: -3, junkedSender: 3 },
   greylist: { enabled: false, delayMs: 5 * 60_000, retryWindowMs: 4 * 3600_000, passTtlMs: 36 * 86400_000 },
   honorDmarcReject: true,
   quarantineDays: 14,
@@ -136,7 +137,8 @@ export function parseSpamConfig(v: unknown): SpamConfig {
       noFcrdns: num(s.noFcrdns, D.scores.noFcrdns, 'spam.scores.noFcrdns'),
       badHelo: num(s.badHelo, D.scores.badHelo, 'spam.scores.badHelo'),
       heloIpLiteralMismatch: num(s.heloIpLiteralMismatch, D.scores.heloIpLiteralMismatch, 'spam.scores.heloIpLiteralMismatch'),
-      knownCorrespondent: num(s.knownCorrespondent, D.scores.knownCorrespondent, 'spam.scores.knownCorrespondent'),
+      knownSender: num(s.knownSender, D.scores.knownSender, 'spam.scores.knownSender'),
+      junkedSender: num(s.junkedSender, D.scores.junkedSender, 'spam.scores.junkedSender'),
     },
     greylist: {
       enabled: bool(g.enabled, D.greylist.enabled, 'spam.greylist.enabled'),

@@ -70,7 +70,7 @@ function domainOf(address: string): string | null {
 
 /** A message that did not come in over SMTP (e.g. APPENDed) has no origin: the report then
  * trains the classifier but names no source. */
-export function reportSources(o: MessageOrigin | null): { ip: string | null; mailFromDomain: string | null; fromDomain: string | null; dkimDomain: string | null } {
-  if (!o) return { ip: null, mailFromDomain: null, fromDomain: null, dkimDomain: null };
-  return { ip: o.ip || null, mailFromDomain: domainOf(o.mailFrom), fromDomain: o.fromDomain || null, dkimDomain: o.dkimDomains[0] ?? null };
+export function reportSources(o: MessageOrigin | null): { ip: string | null; mailFromDomain: string | null; fromDomain: string | null; dkimDomain: string | null; fromAddress: string | null } {
+  if (!o) return { ip: null, mailFromDomain: null, fromDomain: null, dkimDomain: null, fromAddress: null };
+  return { ip: o.ip || null, mailFromDomain: domainOf(o.mailFrom), fromDomain: o.fromDomain || null, dkimDomain: o.dkimDomains[0] ?? null, fromAddress: o.fromAuth || null };
 }

@@ -1,7 +1,7 @@
 // The spam filter as the MX sees it: one object with a hook per SMTP step. At connect and in the
 // envelope, the door (lists, reputation, DNS blocklists, HELO, greylisting) may refuse; at DATA,
 // before the 250, every signal (door, SPF/DKIM/DMARC/ARC, rules, Bayes per recipient,
-// reputation, whether the recipient wrote to the sender) is combined into a score per
+// reputation, what the recipient showed of the sender) is combined into a score per
 // recipient, and the message is refused (and kept in quarantine), delivered to Junk, or
 // delivered to the Inbox.
 import type { Config } from '../config/config.js';
@@ -13,7 +13,7 @@ import { Door, type DoorResult, type Refusal, type Signal } from './door/index.j
 import { Reputation } from './reputation/reputation.js';
 import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, type SpfCheck } from './auth/index.js';
 import { ContentFilter, decide, type Verdict } from './verdict.js';
-import { authenticatedFrom, correspondentSignal } from './correspondents.js';
+import { authenticatedFrom, senderSignals } from './correspondents.js';
 
 export type { Refusal, Signal };
 
@@ -123,7 +123,8 @@ export class InboundFilter {
     });
     const fromDomain = (parsed.from[0]?.address ?? '').split('@')[1]?.toLowerCase() ?? '';
     const dkimDomains = auth.dkim.filter((d) => d.result === 'pass').map((d) => d.domain);
-    const origin: MessageOrigin = { ip: door.ip, helo: input.helo, mailFrom: input.mailFrom, fromDomain, dkimDomains };
+    const sender = authenticatedFrom(parsed.from.map((a) => a.address), auth);
+    const origin: MessageOrigin = { ip: door.ip, helo: input.helo, mailFrom: input.mailFrom, fromDomain, dkimDomains, ...(sender ? { fromAuth: sender } : {}) };
     const headers = auth.header;
     const base = (j: Partial<Judgement>): Judgement => ({ refuse: null, data, headers, origin, recipients: input.recipients.map(() => ({ junk: false, headers: '' })), ...j });
 
@@ -140,7 +141,6 @@ export class InboundFilter {
       ...(await this.failOpen('reputation', this.reputation.signals(door.ip, [domainOf(input.mailFrom), fromDomain, ...dkimDomains]), [])),
     ];
     const content = await this.content.analyse(data, parsed);
-    const sender = authenticatedFrom(parsed.from.map((a) => a.address), auth);
     const verdicts: Verdict[] = [];
     const byAccount = new Map<string, Verdict>();
     for (const r of input.recipients) {
@@ -148,8 +148,11 @@ export class InboundFilter {
       if (!v) {
         const account = byAccount.size < MAX_PERSONAL_RECIPIENTS ? await this.failOpen('account', this.store.getAccount(r.account), null) : null;
         const bayes = await this.failOpen('bayes', this.content.bayes(content.tokens, account?.id ?? null), []);
-        const known = account ? await this.failOpen('correspondents', correspondentSignal((a) => this.store.hasWrittenTo(account.id, a), sender, cfg.scores.knownCorrespondent), []) : [];
-        const signals = [...shared, ...content.rules, ...bayes, ...known];
+        const history = account === null ? [] : await this.failOpen('sender history', senderSignals({
+          wroteTo: (a) => this.store.hasWrittenTo(account.id, a),
+          verdict: (a) => this.store.senderVerdict(account.id, a),
+        }, sender, cfg.scores), []);
+        const signals = [...shared, ...content.rules, ...bayes, ...history];
         v = decide(signals, cfg.thresholds, content.refuse);
         byAccount.set(r.account, v);
       }

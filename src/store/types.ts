@@ -105,6 +105,9 @@ export interface MessageOrigin {
   fromDomain: string;
   /** d= of the valid DKIM signatures. */
   dkimDomains: string[];
+  /** The From address (lower case) when the message authenticated it (aligned DKIM or SPF);
+   * '' or absent when it did not. */
+  fromAuth?: string;
 }
 
 export type SpamVerdict = 'spam' | 'ham';
@@ -129,6 +132,9 @@ export interface SpamReport {
   mailFromDomain: string | null;
   fromDomain: string | null;
   dkimDomain: string | null;
+  /** The authenticated From address: what the user said about this sender, for the user's own
+   * later mail from it. Absent or null when the From was not authenticated. */
+  fromAddress?: string | null;
 }
 
 export type ReputationKind = 'ip' | 'domain';
@@ -420,6 +426,8 @@ export interface Store {
   putSpamReport(report: SpamReport): Promise<SpamVerdict | null>;
   /** Reports about an IP or a domain (any of its roles), newest first, since a date. */
   listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]>;
+  /** The account's latest report on mail from this authenticated From address, or null. */
+  senderVerdict(accountId: number, fromAddress: string): Promise<SpamVerdict | null>;
   /** Deletes the reports made before `before`; returns how many. */
   purgeSpamReports(before: Date): Promise<number>;
   setReputationOverride(kind: ReputationKind, value: string, action: OverrideAction | null, reason?: string): Promise<void>;

@@ -1,7 +1,7 @@
 // Which From addresses count as authenticated for the known-correspondent bonus.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { authenticatedFrom, correspondentSignal } from '../../src/filter/correspondents.js';
+import { authenticatedFrom, senderSignals } from '../../src/filter/correspondents.js';
 import type { AuthVerdict } from '../../src/filter/auth/index.js';
 
 type Auth = Pick<AuthVerdict, 'spf' | 'dkim' | 'dmarc'>;
@@ -27,10 +27,15 @@ test('authenticatedFrom: aligned DKIM, DMARC pass or SPF pass of an aligned enve
   assert.equal(authenticatedFrom([], auth({ spf: ['pass', 'pal.test'] })), null);
 });
 
-test('correspondentSignal: only for an authenticated sender the account wrote to', async () => {
-  const wrote = async (a: string) => a === 'friend@pal.test';
-  assert.deepEqual(await correspondentSignal(wrote, 'friend@pal.test', -3), [{ name: 'KNOWN_CORRESPONDENT', score: -3, detail: 'friend@pal.test: written to before' }]);
-  assert.deepEqual(await correspondentSignal(wrote, 'other@pal.test', -3), []);
-  assert.deepEqual(await correspondentSignal(wrote, null, -3), []);
-  assert.deepEqual(await correspondentSignal(wrote, 'friend@pal.test', 0), [], 'off when the score is 0');
+test('senderSignals: the user\'s latest verdict on the sender wins, else having written to it', async () => {
+  const scores = { knownSender: -3, junkedSender: 3 };
+  const h = (wrote: boolean, said: 'spam' | 'ham' | null) => ({ wroteTo: async () => wrote, verdict: async () => said });
+  const names = async (wrote: boolean, said: 'spam' | 'ham' | null, from: string | null = 'friend@pal.test', sc = scores) =>
+    (await senderSignals(h(wrote, said), from, sc)).map((s) => `${s.name} ${s.score}`);
+  assert.deepEqual(await names(true, null), ['KNOWN_CORRESPONDENT -3']);
+  assert.deepEqual(await names(false, 'ham'), ['USER_RESCUED_SENDER -3']);
+  assert.deepEqual(await names(true, 'spam'), ['USER_JUNKED_SENDER 3'], 'junking a correspondent\'s mail outweighs having written to it');
+  assert.deepEqual(await names(false, null), []);
+  assert.deepEqual(await names(true, 'ham', null), [], 'nothing for an unauthenticated sender');
+  assert.deepEqual(await names(true, 'ham', 'friend@pal.test', { knownSender: 0, junkedSender: 0 }), [], 'off when the scores are 0');
 });

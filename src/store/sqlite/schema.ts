@@ -272,6 +272,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX spam_tokens_seen ON spam_tokens (scope, seen);
     `);
   },
+  // v9: the authenticated From address of a delivered message, and in a user's report on it, so
+  // that what a user said about a sender applies to the user's later mail from that sender.
+  (db) => {
+    db.exec(`
+      ALTER TABLE email_origins ADD COLUMN from_auth TEXT NOT NULL DEFAULT '';
+      ALTER TABLE spam_reports ADD COLUMN from_address TEXT;
+      CREATE INDEX spam_reports_sender ON spam_reports (account_id, from_address, at) WHERE from_address IS NOT NULL;
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -105,13 +105,16 @@ export function markTrained(ctx: StoreDb, scope: number, key: string, verdict: S
 /** Inside the delivery transaction. */
 export function putOrigin(ctx: StoreDb, emailId: number, o: MessageOrigin): void {
   ctx.run(
-    'INSERT OR REPLACE INTO email_origins (email_id, ip, helo, mail_from, from_domain, dkim_domains) VALUES (?, ?, ?, ?, ?, ?)',
-    emailId, o.ip, o.helo, o.mailFrom, o.fromDomain, JSON.stringify(o.dkimDomains),
+    'INSERT OR REPLACE INTO email_origins (email_id, ip, helo, mail_from, from_domain, dkim_domains, from_auth) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    emailId, o.ip, o.helo, o.mailFrom, o.fromDomain, JSON.stringify(o.dkimDomains), o.fromAuth ?? '',
   );
 }
 
-interface OriginRow { ip: string; helo: string; mail_from: string; from_domain: string; dkim_domains: string }
-const toOrigin = (r: OriginRow): MessageOrigin => ({ ip: r.ip, helo: r.helo, mailFrom: r.mail_from, fromDomain: r.from_domain, dkimDomains: JSON.parse(r.dkim_domains) as string[] });
+interface OriginRow { ip: string; helo: string; mail_from: string; from_domain: string; dkim_domains: string; from_auth: string }
+const toOrigin = (r: OriginRow): MessageOrigin => ({
+  ip: r.ip, helo: r.helo, mailFrom: r.mail_from, fromDomain: r.from_domain, dkimDomains: JSON.parse(r.dkim_domains) as string[],
+  ...(r.from_auth ? { fromAuth: r.from_auth } : {}),
+});
 
 export function getEmailOrigin(ctx: StoreDb, accountId: number, emailId: number): MessageOrigin | null {
   const r = ctx.get<OriginRow>(
@@ -121,19 +124,19 @@ export function getEmailOrigin(ctx: StoreDb, accountId: number, emailId: number)
   return r ? toOrigin(r) : null;
 }
 
-interface ReportRow { account_id: number; email_key: string; verdict: SpamVerdict; at: number; ip: string | null; mail_from_domain: string | null; from_domain: string | null; dkim_domain: string | null }
+interface ReportRow { account_id: number; email_key: string; verdict: SpamVerdict; at: number; ip: string | null; mail_from_domain: string | null; from_domain: string | null; dkim_domain: string | null; from_address: string | null }
 const toReport = (r: ReportRow): SpamReport => ({
   accountId: r.account_id, emailKey: r.email_key, verdict: r.verdict, at: new Date(r.at),
-  ip: r.ip, mailFromDomain: r.mail_from_domain, fromDomain: r.from_domain, dkimDomain: r.dkim_domain,
+  ip: r.ip, mailFromDomain: r.mail_from_domain, fromDomain: r.from_domain, dkimDomain: r.dkim_domain, fromAddress: r.from_address,
 });
 
 export function putSpamReport(ctx: StoreDb, r: SpamReport): SpamVerdict | null {
   return ctx.tx(() => {
     const before = ctx.get<{ verdict: SpamVerdict }>('SELECT verdict FROM spam_reports WHERE account_id = ? AND email_key = ?', r.accountId, r.emailKey);
     ctx.run(
-      `INSERT OR REPLACE INTO spam_reports (account_id, email_key, verdict, at, ip, mail_from_domain, from_domain, dkim_domain)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      r.accountId, r.emailKey, r.verdict, r.at.getTime(), r.ip, r.mailFromDomain, r.fromDomain, r.dkimDomain,
+      `INSERT OR REPLACE INTO spam_reports (account_id, email_key, verdict, at, ip, mail_from_domain, from_domain, dkim_domain, from_address)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      r.accountId, r.emailKey, r.verdict, r.at.getTime(), r.ip, r.mailFromDomain, r.fromDomain, r.dkimDomain, r.fromAddress ?? null,
     );
     return before?.verdict ?? null;
   });
@@ -203,6 +206,12 @@ export function getQuarantined(ctx: StoreDb, id: number): { entry: QuarantineEnt
 
 export function removeQuarantined(ctx: StoreDb, ids: number[]): number {
   return ctx.tx(() => ids.reduce((n, id) => n + ctx.run('DELETE FROM quarantine WHERE id = ?', id).changes, 0));
+}
+
+export function senderVerdict(ctx: StoreDb, accountId: number, fromAddress: string): SpamVerdict | null {
+  return ctx.get<{ verdict: SpamVerdict }>(
+    'SELECT verdict FROM spam_reports WHERE account_id = ? AND from_address = ? ORDER BY at DESC LIMIT 1', accountId, fromAddress,
+  )?.verdict ?? null;
 }
 
 export function purgeSpamReports(ctx: StoreDb, before: Date): number {

@@ -283,6 +283,7 @@ export class SqliteStore implements Store {
   listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]> {
     return this.sync(() => spam.listSpamReports(this.ctx, filter));
   }
+  senderVerdict(accountId: number, fromAddress: string): Promise<SpamVerdict | null> { return this.sync(() => spam.senderVerdict(this.ctx, accountId, fromAddress)); }
   purgeSpamReports(before: Date): Promise<number> { return this.sync(() => spam.purgeSpamReports(this.ctx, before)); }
   setReputationOverride(kind: ReputationKind, value: string, action: OverrideAction | null, reason = ''): Promise<void> {
     return this.sync(() => spam.setReputationOverride(this.ctx, kind, value, action, reason));
