@@ -62,9 +62,14 @@ export function tokenSnapshot(ctx: StoreDb, scope: number, max: number, each: (t
   });
 }
 
-/** How many tokens of the scope were last trained on each day, oldest day first. */
-export function tokenAges(ctx: StoreDb, scope: number): { day: number; tokens: number }[] {
-  return ctx.all<{ day: number; tokens: number }>('SELECT seen AS day, count(*) AS tokens FROM spam_tokens WHERE scope = ? GROUP BY seen ORDER BY seen', scope);
+/** The first day after `after` on which some token of the scope was last trained, or null. */
+export function nextTokenDay(ctx: StoreDb, scope: number, after: number): number | null {
+  return ctx.get<{ day: number | null }>('SELECT min(seen) AS day FROM spam_tokens WHERE scope = ? AND seen > ?', scope, after)?.day ?? null;
+}
+
+/** How many tokens of the scope were last trained on `day`. */
+export function tokensOfDay(ctx: StoreDb, scope: number, day: number): number {
+  return ctx.get<{ n: number }>('SELECT count(*) AS n FROM spam_tokens WHERE scope = ? AND seen = ?', scope, day)!.n;
 }
 
 /** One batch of expiry: up to `limit` tokens of the scope last trained on `day`, seen in at most
@@ -74,7 +79,7 @@ export function tokenAges(ctx: StoreDb, scope: number): { day: number; tokens: n
 export function dropTokensOfDay(ctx: StoreDb, scope: number, day: number, maxCount: number, after: string, limit: number): { removed: number; next: string | null } {
   return ctx.tx(() => {
     const rows = ctx.all<{ token: string }>(
-      'SELECT token FROM spam_tokens WHERE scope = ? AND seen = ? AND token > ? AND ham + spam <= ? ORDER BY token LIMIT ?',
+      'SELECT token FROM spam_tokens INDEXED BY spam_tokens_seen WHERE scope = ? AND seen = ? AND token > ? AND ham + spam <= ? ORDER BY token LIMIT ?',
       scope, day, after, maxCount, limit,
     );
     if (rows.length === 0) return { removed: 0, next: null };

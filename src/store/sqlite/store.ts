@@ -252,7 +252,16 @@ export class SqliteStore implements Store {
   }
   tokenScopes(): Promise<{ scope: number; version: number }[]> { return this.sync(() => spam.tokenScopes(this.ctx)); }
   async expireTokens(scope: number, max: number, target: number): Promise<{ tokens: number; removed: number }> {
-    const ages = await this.sync(() => spam.tokenAges(this.ctx, scope));
+    // Counted a day at a time, yielding in between: one count of millions of tokens would hold
+    // up everything else the process does.
+    const ages: { day: number; tokens: number }[] = [];
+    for (let day = -1; ;) {
+      const next = await this.sync(() => spam.nextTokenDay(this.ctx, scope, day));
+      if (next === null) break;
+      day = next;
+      ages.push({ day, tokens: await this.sync(() => spam.tokensOfDay(this.ctx, scope, day)) });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const tokens = ages.reduce((n, a) => n + a.tokens, 0);
     let excess = tokens > max ? tokens - Math.min(target, max) : 0;
     let removed = 0;
