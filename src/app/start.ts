@@ -116,11 +116,18 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       (n) => n && spamLog.info({ removed: n }, 'spam reports past their weight removed'),
       (e) => spamLog.warn({ err: (e as Error).message }, 'report purge failed'),
     );
-    await tokenExpiry.run().then(
-      (r) => { for (const x of r) spamLog.info(x, 'token database over its limit: tokens not trained for longest dropped'); },
+    await tokenExpiry.run(upkeepStop.signal).then(
+      (r) => {
+        for (const x of r) {
+          if (x.error !== undefined) spamLog.warn({ scope: x.scope, err: x.error }, 'token expiry failed');
+          else spamLog.info(x, 'token database over its limit: tokens not trained for longest dropped');
+        }
+      },
       (e) => spamLog.warn({ err: (e as Error).message }, 'token expiry failed'),
     );
   };
+  // Shutdown does not wait for an expiry of millions of tokens: it stops between batches.
+  const upkeepStop = new AbortController();
   let upkeep: Promise<void> | null = null;
   const runUpkeep = () => { upkeep ??= spamUpkeep().finally(() => { upkeep = null; }); };
   const purgeTimer = setInterval(runUpkeep, 3600_000);
@@ -274,6 +281,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       await Promise.race([worker.idle(), new Promise((r) => setTimeout(r, DRAIN_ON_STOP_MS).unref())]);
       await worker.stop();
       clearInterval(purgeTimer);
+      upkeepStop.abort();
       await upkeep;
       if (feedback) await feedback.idle();
       outbound.close();

@@ -90,6 +90,14 @@ function strings(v: unknown, d: string[], name: string): string[] {
   return v === undefined ? d : anyStrings(v, d, name).map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
+/** A score that only makes sense one way: a bonus that raised the score would punish a user's
+ * own correspondents. */
+function signed(v: unknown, d: number, name: string, sign: 1 | -1): number {
+  const n = num(v, d, name);
+  if (n * sign < 0) throw new Error(`config: ${name} must be ${sign < 0 ? 'zero or negative' : 'zero or positive'}`);
+  return n;
+}
+
 /** A database below a thousand tokens could not tell spam from ham. */
 function tokenLimit(v: unknown, d: number, name: string): number {
   const n = num(v, d, name);
@@ -137,8 +145,8 @@ export function parseSpamConfig(v: unknown): SpamConfig {
       noFcrdns: num(s.noFcrdns, D.scores.noFcrdns, 'spam.scores.noFcrdns'),
       badHelo: num(s.badHelo, D.scores.badHelo, 'spam.scores.badHelo'),
       heloIpLiteralMismatch: num(s.heloIpLiteralMismatch, D.scores.heloIpLiteralMismatch, 'spam.scores.heloIpLiteralMismatch'),
-      knownSender: num(s.knownSender, D.scores.knownSender, 'spam.scores.knownSender'),
-      junkedSender: num(s.junkedSender, D.scores.junkedSender, 'spam.scores.junkedSender'),
+      knownSender: signed(s.knownSender, D.scores.knownSender, 'spam.scores.knownSender', -1),
+      junkedSender: signed(s.junkedSender, D.scores.junkedSender, 'spam.scores.junkedSender', 1),
     },
     greylist: {
       enabled: bool(g.enabled, D.greylist.enabled, 'spam.greylist.enabled'),

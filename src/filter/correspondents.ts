@@ -3,27 +3,38 @@
 // providers use their users' contacts and "not spam" clicks the same way. It keeps a friend's
 // "free tickets, click here!" out of Junk, and the next issue of a newsletter the user rescued
 // in the Inbox, whatever the shared filter thinks of them. The addresses each account wrote to
-// are kept by the sending limits, the user's verdicts in their spam reports.
+// are kept by the sending limits, the user's verdicts on senders with the account (store:
+// sender verdicts; unlike spam reports they do not expire: a rescued newsletter stays in the
+// Inbox, so the user never says it again).
 //
 // Only for a From address the message authenticates (a valid DKIM signature aligned with its
 // domain, or SPF passing for an aligned envelope sender: what DMARC accepts, with or without a
-// DMARC record). Otherwise a spammer could borrow any likely correspondent's address, and a
-// forger of a friend's address could get the friend's real mail junked.
+// DMARC record), and only for moves into or out of Junk, not for $Junk / $NotJunk keywords that
+// mail programs set by themselves. Otherwise a spammer could borrow any likely correspondent's
+// address, and a forger of a friend's address could get the friend's real mail junked.
 import type { AuthVerdict } from './auth/index.js';
 import type { SpamVerdict } from '../store/types.js';
 import type { Signal } from './verdict.js';
-import { registrableDomain } from './urls.js';
+import { orgDomain } from './auth/org-domain.js';
 
-/** The single From address when the message authenticates it, else null. */
+/** The single From address when the message authenticates it, else null. DMARC's own verdict
+ * when the domain publishes a record; without one, the same test by hand: a valid DKIM
+ * signature or an SPF pass whose domain has the From domain's organisational domain. Nothing
+ * when mailauth (which checked DKIM and DMARC) saw another From domain than our parser: a
+ * message that reads differently to the two would let one domain's signature vouch for
+ * another's address. */
 export function authenticatedFrom(from: string[], auth: Pick<AuthVerdict, 'spf' | 'dkim' | 'dmarc'>): string | null {
   if (from.length !== 1) return null;
   const address = from[0]!.toLowerCase();
-  const domain = address.slice(address.lastIndexOf('@') + 1);
-  if (!address.includes('@') || domain === '') return null;
-  if (auth.dmarc.result === 'pass' && auth.dmarc.fromDomain === domain) return address;
-  if (auth.dkim.some((s) => s.result === 'pass' && s.aligned)) return address;
+  const at = address.lastIndexOf('@');
+  const domain = address.slice(at + 1);
+  if (at <= 0 || domain === '' || auth.dmarc.fromDomain !== domain) return null;
+  if (auth.dmarc.result === 'pass') return address;
+  if (auth.dmarc.result !== 'none' && auth.dmarc.result !== 'temperror') return null;
+  const org = orgDomain(domain);
+  if (auth.dkim.some((s) => s.result === 'pass' && s.aligned && orgDomain(s.domain) === org)) return address;
   const spf = auth.spf.mailFrom;
-  if (spf.result === 'pass' && registrableDomain(spf.domain.toLowerCase()) === registrableDomain(domain)) return address;
+  if (spf.result === 'pass' && orgDomain(spf.domain) === org) return address;
   return null;
 }
 

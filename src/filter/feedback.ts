@@ -1,6 +1,7 @@
 // Learning from users: a message moved into Junk (or out of it) trains the classifier for that
 // user and globally, once per message, and is recorded as a report against where it came from
-// (sending IP, envelope and From domains, DKIM domain), which feeds reputation.
+// (sending IP, envelope and From domains, DKIM domain), which feeds reputation. A move also
+// records what the user thinks of its authenticated sender (correspondents.ts).
 import type { Logger } from '../log/logger.js';
 import type { Store, SpamVerdict, MessageOrigin } from '../store/types.js';
 import type { JunkReport } from '../imap/junk-events.js';
@@ -52,13 +53,11 @@ export class JunkFeedback {
     const key = `email:${r.emailId}`;
     await this.learner.learn(r.accountId, key, raw, parseMessage(raw), r.verdict);
     const origin = await this.store.getEmailOrigin(r.accountId, r.emailId);
-    await this.store.putSpamReport({
-      accountId: r.accountId,
-      emailKey: r.emailId,
-      verdict: r.verdict,
-      at: new Date(),
-      ...reportSources(origin),
-    });
+    const at = new Date();
+    await this.store.putSpamReport({ accountId: r.accountId, emailKey: r.emailId, verdict: r.verdict, at, ...reportSources(origin) });
+    // A move into or out of Junk also says what the user thinks of the (authenticated) sender.
+    // Not a keyword: mail programs set $Junk / $NotJunk by themselves, from their own filters.
+    if ((r.via === 'move' || r.via === 'copy') && origin?.fromAuth) await this.store.setSenderVerdict(r.accountId, origin.fromAuth, r.verdict, at);
     this.reputation.invalidate();
   }
 }
@@ -70,7 +69,7 @@ function domainOf(address: string): string | null {
 
 /** A message that did not come in over SMTP (e.g. APPENDed) has no origin: the report then
  * trains the classifier but names no source. */
-export function reportSources(o: MessageOrigin | null): { ip: string | null; mailFromDomain: string | null; fromDomain: string | null; dkimDomain: string | null; fromAddress: string | null } {
-  if (!o) return { ip: null, mailFromDomain: null, fromDomain: null, dkimDomain: null, fromAddress: null };
-  return { ip: o.ip || null, mailFromDomain: domainOf(o.mailFrom), fromDomain: o.fromDomain || null, dkimDomain: o.dkimDomains[0] ?? null, fromAddress: o.fromAuth || null };
+export function reportSources(o: MessageOrigin | null): { ip: string | null; mailFromDomain: string | null; fromDomain: string | null; dkimDomain: string | null } {
+  if (!o) return { ip: null, mailFromDomain: null, fromDomain: null, dkimDomain: null };
+  return { ip: o.ip || null, mailFromDomain: domainOf(o.mailFrom), fromDomain: o.fromDomain || null, dkimDomain: o.dkimDomains[0] ?? null };
 }

@@ -32,6 +32,14 @@ const LF = 10, CR = 13, SP = 32, HT = 9, COLON = 58;
  * multipart scanner end the header at a boundary delimiter line (a header may legally be
  * cut short by one). `skipMbox` treats a leading "From " line (mbox separator) as ignorable.
  */
+/** "From :" (white space before the colon, RFC 5322 §4.5.3 obsolete syntax) is a From field,
+ * not an mbox separator ("From sender date"): other parsers (mailauth's DKIM and DMARC) read it
+ * as the From, and so must we. */
+function isObsFromField(raw: Buffer, pos: number, end: number): boolean {
+  while (pos < end && (raw[pos] === SP || raw[pos] === 0x09)) pos++;
+  return pos < end && raw[pos] === 0x3a;
+}
+
 export function splitHeader(
   raw: Buffer,
   start: number,
@@ -43,7 +51,7 @@ export function splitHeader(
   let pos = start;
   let current: HeaderField | null = null;
   if (skipMbox && end - pos >= 5 && raw[pos] === 0x46 && raw[pos + 1] === 0x72 && raw[pos + 2] === 0x6f &&
-      raw[pos + 3] === 0x6d && raw[pos + 4] === SP) {
+      raw[pos + 3] === 0x6d && raw[pos + 4] === SP && !isObsFromField(raw, pos + 4, end)) {
     pos = lineEnd(raw, pos, end);
   }
   while (pos < end) {

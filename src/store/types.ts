@@ -132,9 +132,6 @@ export interface SpamReport {
   mailFromDomain: string | null;
   fromDomain: string | null;
   dkimDomain: string | null;
-  /** The authenticated From address: what the user said about this sender, for the user's own
-   * later mail from it. Absent or null when the From was not authenticated. */
-  fromAddress?: string | null;
 }
 
 export type ReputationKind = 'ip' | 'domain';
@@ -412,12 +409,13 @@ export interface Store {
   /** Calls each for every token of the scope from one consistent read; null (having read
    * nothing) when the scope holds more than max tokens. */
   tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null>;
-  /** Every token database (scope) and its version. */
-  tokenScopes(): Promise<{ scope: number; version: number }[]>;
+  /** The token databases (scopes) trained since expireTokens last checked them. */
+  tokenScopesToCheck(): Promise<number[]>;
   /** Holds a token database to a size: when it has more than `max` tokens, those not trained
-   * for longest (the rarest first among those of one day) are dropped until `target` remain, in
-   * small batches so that other work goes on meanwhile. Raises the version when it dropped any. */
-  expireTokens(scope: number, max: number, target: number): Promise<{ tokens: number; removed: number }>;
+   * for longest (the rarest first among those of one day, roughly) are dropped until `target`
+   * remain, in small batches so that other work goes on meanwhile. Raises the version when it
+   * dropped any, and marks the database checked. Stops between batches when `signal` aborts. */
+  expireTokens(scope: number, max: number, target: number, signal?: AbortSignal): Promise<{ tokens: number; removed: number }>;
   getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null>;
 
   // Spam filter: user reports and reputation overrides
@@ -426,8 +424,10 @@ export interface Store {
   putSpamReport(report: SpamReport): Promise<SpamVerdict | null>;
   /** Reports about an IP or a domain (any of its roles), newest first, since a date. */
   listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]>;
-  /** The account's latest report on mail from this authenticated From address, or null. */
-  senderVerdict(accountId: number, fromAddress: string): Promise<SpamVerdict | null>;
+  /** Records what the user said of mail from this authenticated From address (the latest wins). */
+  setSenderVerdict(accountId: number, address: string, verdict: SpamVerdict, at: Date): Promise<void>;
+  /** What the user last said of mail from this authenticated From address, or null. */
+  senderVerdict(accountId: number, address: string): Promise<SpamVerdict | null>;
   /** Deletes the reports made before `before`; returns how many. */
   purgeSpamReports(before: Date): Promise<number>;
   setReputationOverride(kind: ReputationKind, value: string, action: OverrideAction | null, reason?: string): Promise<void>;

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseListen, formatListen } from '../../src/config/listen.js';
 import { loadConfig } from '../../src/config/config.js';
+import { parseSpamConfig } from '../../src/config/spam.js';
 import { tempDir } from '../helpers/system.js';
 
 test('listener addresses: HOST:PORT, [IPv6]:PORT, PORT, off; garbage refused', () => {
@@ -30,4 +31,18 @@ test('config: defaults, the data folder file, then command-line overrides', () =
   assert.equal(overridden.dns, '127.0.0.1:5353');
   assert.throws(() => loadConfig({ dataDir: dir, dns: 'nonsense:x' }), /invalid listen address/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('config: spam.bayes token limits', () => {
+  assert.deepEqual(parseSpamConfig({}).bayes, { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000 });
+  assert.deepEqual(parseSpamConfig({ bayes: { maxAccountTokens: 50_000 } }).bayes, { maxGlobalTokens: 2_000_000, maxAccountTokens: 50_000 });
+  assert.throws(() => parseSpamConfig({ bayes: { maxGlobalTokens: 10 } }), /at least 1000/);
+  assert.throws(() => parseSpamConfig({ bayes: { maxAccountTokens: 'many' } }), /must be a number/);
+});
+
+test('config: sender scores have their sign', () => {
+  assert.deepEqual([parseSpamConfig({}).scores.knownSender, parseSpamConfig({}).scores.junkedSender], [-3, 3]);
+  assert.equal(parseSpamConfig({ scores: { knownSender: 0 } }).scores.knownSender, 0);
+  assert.throws(() => parseSpamConfig({ scores: { knownSender: 2 } }), /zero or negative/);
+  assert.throws(() => parseSpamConfig({ scores: { junkedSender: -1 } }), /zero or positive/);
 });

@@ -4,7 +4,7 @@
 // issue reaches her Inbox while bob, who did nothing, still gets it in Junk; she moves a sender's
 // mail into Junk, so its next message is junked even though it looks harmless. Only for an
 // authenticated From address (SPF aligned here): the same address from a host its SPF does not
-// name gets nothing.
+// name gets nothing; and only for moves, not for a $NotJunk keyword.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import nodemailer from 'nodemailer';
@@ -19,7 +19,7 @@ const SENDER_IP = '127.0.0.70';
 
 before(async () => {
   dns = await TestDnsServer.start();
-  for (const d of ['pal.test', 'news.test', 'shop.test']) dns.add(d, { type: 'TXT', data: `v=spf1 ip4:${SENDER_IP} -all` });
+  for (const d of ['pal.test', 'news.test', 'shop.test', 'deals.test']) dns.add(d, { type: 'TXT', data: `v=spf1 ip4:${SENDER_IP} -all` });
   t = await startTestSystem({ dns: dns.address });
   for (const u of ['alice', 'bob']) await addAccount(t.system, `${u}@fjord.test`);
 });
@@ -119,7 +119,26 @@ test('moving a newsletter out of Junk keeps its next issue in that user’s Inbo
   const junked = await where('alice', 'shop 2');
   assert.match(junked, /USER_JUNKED_SENDER/);
   assert.doesNotMatch(await where('bob', 'shop 2'), /USER_JUNKED_SENDER/);
-  // Her latest word wins: out of Junk again, and the sender is welcome again.
+  // A $NotJunk keyword trains the filter but says nothing of the sender: mail programs set it
+  // by themselves.
+  await send('promo@deals.test', ['alice@fjord.test'], 'deals 1', SPAMMY);
+  assert.match(await where('alice', 'deals 1'), /^Junk Yes/);
+  const client = new ImapFlow({ host: '127.0.0.1', port: t.imapPort, secure: false, auth: { user: 'alice@fjord.test', pass: 'secret' }, logger: false, tls: { rejectUnauthorized: false } });
+  await client.connect();
+  const lock = await client.getMailboxLock('Junk');
+  try {
+    const uids = await client.search({ subject: 'deals 1' }, { uid: true });
+    assert.ok(Array.isArray(uids) && uids.length === 1);
+    assert.ok(await client.messageFlagsAdd(uids, ['$NotJunk'], { uid: true }));
+  } finally {
+    lock.release();
+  }
+  await client.logout();
+  await t.system.spamFeedbackIdle();
+  await send('promo@deals.test', ['alice@fjord.test'], 'deals 2', SPAMMY);
+  assert.doesNotMatch(await where('alice', 'deals 2'), /USER_RESCUED_SENDER/);
+
+  // Her latest move wins: out of Junk again, and the sender is welcome again.
   await move('alice', 'Junk', 'INBOX', 'shop 1');
   await send('orders@shop.test', ['alice@fjord.test'], 'shop 3', plain);
   assert.match(await where('alice', 'shop 3'), /^INBOX No, .*USER_RESCUED_SENDER/);

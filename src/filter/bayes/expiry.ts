@@ -19,31 +19,39 @@ export interface TokenLimits {
 /** After an expiry three quarters of the limit remain, as with SpamAssassin. */
 export const KEEP_AFTER_EXPIRY = 0.75;
 
-export interface ExpiryResult { scope: number; tokens: number; removed: number }
+export interface ExpiryResult {
+  scope: number;
+  tokens: number;
+  removed: number;
+  /** Why this database could not be checked (the others still are). */
+  error?: string;
+}
 
 export class TokenExpiry {
-  /** Version of each database when last checked: one not trained since is not counted again. */
-  private readonly checked = new Map<number, number>();
   private running: Promise<ExpiryResult[]> | null = null;
 
-  constructor(private readonly store: Pick<Store, 'tokenScopes' | 'expireTokens'>, private readonly limits: TokenLimits) {}
+  constructor(private readonly store: Pick<Store, 'tokenScopesToCheck' | 'expireTokens'>, private readonly limits: TokenLimits) {}
 
-  /** Checks every database trained since the last run and shrinks those over their limit;
-   * returns what it dropped. A run while one is going joins it. */
-  run(): Promise<ExpiryResult[]> {
-    this.running ??= this.check().finally(() => { this.running = null; });
+  /** Checks every database trained since it was last checked (the store remembers, across
+   * restarts) and shrinks those over their limit; returns those it shrank or could not check.
+   * A run while one is going joins it. Stops between batches when `signal` aborts. */
+  run(signal?: AbortSignal): Promise<ExpiryResult[]> {
+    this.running ??= this.check(signal).finally(() => { this.running = null; });
     return this.running;
   }
 
-  private async check(): Promise<ExpiryResult[]> {
+  private async check(signal?: AbortSignal): Promise<ExpiryResult[]> {
     const out: ExpiryResult[] = [];
-    for (const { scope, version } of await this.store.tokenScopes()) {
-      if (this.checked.get(scope) === version) continue;
+    for (const scope of await this.store.tokenScopesToCheck()) {
+      if (signal?.aborted) break;
       const max = scope === 0 ? this.limits.global : this.limits.account;
-      const r = await this.store.expireTokens(scope, max, Math.floor(max * (this.limits.keep ?? KEEP_AFTER_EXPIRY)));
-      // Expiry raised the version itself: that is not new training.
-      this.checked.set(scope, r.removed > 0 ? version + 1 : version);
-      if (r.removed > 0) out.push({ scope, ...r });
+      try {
+        const r = await this.store.expireTokens(scope, max, Math.floor(max * (this.limits.keep ?? KEEP_AFTER_EXPIRY)), signal);
+        if (r.removed > 0) out.push({ scope, ...r });
+      } catch (e) {
+        if (signal?.aborted) break;
+        out.push({ scope, tokens: 0, removed: 0, error: (e as Error).message });
+      }
     }
     return out;
   }

@@ -116,6 +116,7 @@ export async function removeAccount(ctx: StoreDb, address: string): Promise<void
     // The account's spam filter state goes with it (its reports name the user).
     for (const t of ['spam_tokens', 'spam_totals', 'spam_trained']) ctx.run(`DELETE FROM ${t} WHERE scope = ?`, acct.id);
     ctx.run('DELETE FROM spam_reports WHERE account_id = ?', acct.id);
+    ctx.run('DELETE FROM sender_verdicts WHERE account_id = ?', acct.id);
     ctx.run('DELETE FROM quarantine WHERE account_id = ?', acct.id);
     for (const t of ['sent_messages', 'sent_recipients', 'known_recipients', 'sending_events', 'sending_state', 'sending_identities']) ctx.run(`DELETE FROM ${t} WHERE account_id = ?`, acct.id);
     ctx.run('DELETE FROM keywords WHERE account_id = ?', acct.id);

@@ -3,6 +3,7 @@
 // older data folder is upgraded in place (and two processes opening it at once don't race).
 // A later schema change is one more function appended to MIGRATIONS — never edit a shipped one.
 import { SENDING_SCHEMA } from './sending.js';
+import { dayOf } from './spam.js';
 import type Database from 'better-sqlite3';
 
 export type Migration = (db: Database.Database) => void;
@@ -263,22 +264,29 @@ export const MIGRATIONS: readonly Migration[] = [
     db.exec('ALTER TABLE spam_totals ADD COLUMN version INTEGER NOT NULL DEFAULT 0');
   },
   // v8: the day each token was last trained, so that a token database can be held to a size by
-  // dropping what has not been seen longest (spam.ts expireTokens). Existing tokens count as
-  // seen on the day of the upgrade.
+  // dropping what has not been seen longest (spam.ts expireTokens); existing tokens count as
+  // seen on the day of the upgrade (a default, so no row is rewritten). The version of each
+  // database when its size was last checked, so only databases trained since are counted.
   (db) => {
     db.exec(`
-      ALTER TABLE spam_tokens ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;
-      UPDATE spam_tokens SET seen = ${Math.floor(Date.now() / 86_400_000)};
+      ALTER TABLE spam_tokens ADD COLUMN seen INTEGER NOT NULL DEFAULT ${dayOf(new Date())};
       CREATE INDEX spam_tokens_seen ON spam_tokens (scope, seen);
+      ALTER TABLE spam_totals ADD COLUMN checked_version INTEGER NOT NULL DEFAULT -1;
     `);
   },
-  // v9: the authenticated From address of a delivered message, and in a user's report on it, so
-  // that what a user said about a sender applies to the user's later mail from that sender.
+  // v9: the authenticated From address of a delivered message, and what each user said of such
+  // senders (moved their mail out of Junk or into it), which counts for the user's later mail
+  // from them.
   (db) => {
     db.exec(`
       ALTER TABLE email_origins ADD COLUMN from_auth TEXT NOT NULL DEFAULT '';
-      ALTER TABLE spam_reports ADD COLUMN from_address TEXT;
-      CREATE INDEX spam_reports_sender ON spam_reports (account_id, from_address, at) WHERE from_address IS NOT NULL;
+      CREATE TABLE sender_verdicts (
+        account_id INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, address)
+      ) WITHOUT ROWID;
     `);
   },
 ];

@@ -93,9 +93,17 @@ export function bumpTokenVersion(ctx: StoreDb, scope: number): void {
   ctx.run('UPDATE spam_totals SET version = version + 1 WHERE scope = ?', scope);
 }
 
-/** Every token database and its version. */
-export function tokenScopes(ctx: StoreDb): { scope: number; version: number }[] {
-  return ctx.all<{ scope: number; version: number }>('SELECT scope, version FROM spam_totals ORDER BY scope');
+/** The token databases trained since their size was last checked. */
+export function tokenScopesToCheck(ctx: StoreDb): number[] {
+  return ctx.all<{ scope: number }>('SELECT scope FROM spam_totals WHERE version != checked_version ORDER BY scope').map((r) => r.scope);
+}
+
+/** Records that the scope's size was checked at `version`. When tokens were dropped the version
+ * is raised too (copies held in memory must reload); training meanwhile leaves it unchecked. */
+export function markTokensChecked(ctx: StoreDb, scope: number, version: number, dropped: boolean): void {
+  if (dropped) {
+    ctx.run('UPDATE spam_totals SET checked_version = CASE WHEN version = ? THEN version + 1 ELSE checked_version END, version = version + 1 WHERE scope = ?', version, scope);
+  } else ctx.run('UPDATE spam_totals SET checked_version = ? WHERE scope = ?', version, scope);
 }
 
 export function markTrained(ctx: StoreDb, scope: number, key: string, verdict: SpamVerdict | null): SpamVerdict | null {
@@ -129,19 +137,19 @@ export function getEmailOrigin(ctx: StoreDb, accountId: number, emailId: number)
   return r ? toOrigin(r) : null;
 }
 
-interface ReportRow { account_id: number; email_key: string; verdict: SpamVerdict; at: number; ip: string | null; mail_from_domain: string | null; from_domain: string | null; dkim_domain: string | null; from_address: string | null }
+interface ReportRow { account_id: number; email_key: string; verdict: SpamVerdict; at: number; ip: string | null; mail_from_domain: string | null; from_domain: string | null; dkim_domain: string | null }
 const toReport = (r: ReportRow): SpamReport => ({
   accountId: r.account_id, emailKey: r.email_key, verdict: r.verdict, at: new Date(r.at),
-  ip: r.ip, mailFromDomain: r.mail_from_domain, fromDomain: r.from_domain, dkimDomain: r.dkim_domain, fromAddress: r.from_address,
+  ip: r.ip, mailFromDomain: r.mail_from_domain, fromDomain: r.from_domain, dkimDomain: r.dkim_domain,
 });
 
 export function putSpamReport(ctx: StoreDb, r: SpamReport): SpamVerdict | null {
   return ctx.tx(() => {
     const before = ctx.get<{ verdict: SpamVerdict }>('SELECT verdict FROM spam_reports WHERE account_id = ? AND email_key = ?', r.accountId, r.emailKey);
     ctx.run(
-      `INSERT OR REPLACE INTO spam_reports (account_id, email_key, verdict, at, ip, mail_from_domain, from_domain, dkim_domain, from_address)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      r.accountId, r.emailKey, r.verdict, r.at.getTime(), r.ip, r.mailFromDomain, r.fromDomain, r.dkimDomain, r.fromAddress ?? null,
+      `INSERT OR REPLACE INTO spam_reports (account_id, email_key, verdict, at, ip, mail_from_domain, from_domain, dkim_domain)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      r.accountId, r.emailKey, r.verdict, r.at.getTime(), r.ip, r.mailFromDomain, r.fromDomain, r.dkimDomain,
     );
     return before?.verdict ?? null;
   });
@@ -213,10 +221,16 @@ export function removeQuarantined(ctx: StoreDb, ids: number[]): number {
   return ctx.tx(() => ids.reduce((n, id) => n + ctx.run('DELETE FROM quarantine WHERE id = ?', id).changes, 0));
 }
 
-export function senderVerdict(ctx: StoreDb, accountId: number, fromAddress: string): SpamVerdict | null {
-  return ctx.get<{ verdict: SpamVerdict }>(
-    'SELECT verdict FROM spam_reports WHERE account_id = ? AND from_address = ? ORDER BY at DESC LIMIT 1', accountId, fromAddress,
-  )?.verdict ?? null;
+/** What the user last said of mail from this (authenticated) sender; kept until the account goes. */
+export function setSenderVerdict(ctx: StoreDb, accountId: number, address: string, verdict: SpamVerdict, at: Date): void {
+  ctx.run(
+    'INSERT INTO sender_verdicts (account_id, address, verdict, at) VALUES (?, ?, ?, ?) ON CONFLICT(account_id, address) DO UPDATE SET verdict = excluded.verdict, at = excluded.at WHERE excluded.at >= at',
+    accountId, address, verdict, at.getTime(),
+  );
+}
+
+export function senderVerdict(ctx: StoreDb, accountId: number, address: string): SpamVerdict | null {
+  return ctx.get<{ verdict: SpamVerdict }>('SELECT verdict FROM sender_verdicts WHERE account_id = ? AND address = ?', accountId, address)?.verdict ?? null;
 }
 
 export function purgeSpamReports(ctx: StoreDb, before: Date): number {

@@ -250,38 +250,52 @@ export class SqliteStore implements Store {
   tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null> {
     return this.sync(() => spam.tokenSnapshot(this.ctx, scope, max, each));
   }
-  tokenScopes(): Promise<{ scope: number; version: number }[]> { return this.sync(() => spam.tokenScopes(this.ctx)); }
-  async expireTokens(scope: number, max: number, target: number): Promise<{ tokens: number; removed: number }> {
-    // Counted a day at a time, yielding in between: one count of millions of tokens would hold
-    // up everything else the process does.
-    const ages: { day: number; tokens: number }[] = [];
-    for (let day = -1; ;) {
-      const next = await this.sync(() => spam.nextTokenDay(this.ctx, scope, day));
-      if (next === null) break;
-      day = next;
-      ages.push({ day, tokens: await this.sync(() => spam.tokensOfDay(this.ctx, scope, day)) });
+  tokenScopesToCheck(): Promise<number[]> { return this.sync(() => spam.tokenScopesToCheck(this.ctx)); }
+  async expireTokens(scope: number, max: number, target: number, signal?: AbortSignal): Promise<{ tokens: number; removed: number }> {
+    const version = await this.sync(() => spam.tokenVersion(this.ctx, scope));
+    // Between steps: let other work run, and stop when asked to.
+    const pause = async () => {
       await new Promise((resolve) => setImmediate(resolve));
-    }
-    const tokens = ages.reduce((n, a) => n + a.tokens, 0);
-    let excess = tokens > max ? tokens - Math.min(target, max) : 0;
+      signal?.throwIfAborted();
+    };
     let removed = 0;
-    // Oldest day first; a day that goes whole in one pass, the day where the excess ends in
-    // passes over ever more common tokens (seen in 1, 2, 4... messages), so the rarest go first.
-    for (const { day, tokens: ofDay } of ages) {
-      if (excess <= 0) break;
-      for (let maxCount = ofDay <= excess ? Number.MAX_SAFE_INTEGER : 1; excess > 0; maxCount *= 2) {
-        let after: string | null = '';
-        while (after !== null && excess > 0) {
-          const r = await this.sync(() => spam.dropTokensOfDay(this.ctx, scope, day, maxCount, after!, Math.min(EXPIRY_BATCH, excess)));
-          removed += r.removed;
-          excess -= r.removed;
-          after = r.next;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        if (maxCount >= Number.MAX_SAFE_INTEGER / 2) break;
+    let tokens = 0;
+    try {
+      // Counted a day at a time: one count of millions of tokens would hold up everything else
+      // the process does.
+      const ages: { day: number; tokens: number }[] = [];
+      for (let day = -1; ;) {
+        await pause();
+        const next = await this.sync(() => spam.nextTokenDay(this.ctx, scope, day));
+        if (next === null) break;
+        day = next;
+        ages.push({ day, tokens: await this.sync(() => spam.tokensOfDay(this.ctx, scope, day)) });
       }
+      tokens = ages.reduce((n, a) => n + a.tokens, 0);
+      let excess = tokens > max ? tokens - Math.min(target, max) : 0;
+      // Oldest day first; a day that goes whole in one pass, the day where the excess ends in
+      // passes over ever more common tokens (seen in at most 1, 2, 4... messages; within a pass
+      // in token order), so the rarest go first.
+      for (const { day, tokens: ofDay } of ages) {
+        if (excess <= 0) break;
+        for (let maxCount = ofDay <= excess ? Number.MAX_SAFE_INTEGER : 1; excess > 0; maxCount *= 2) {
+          let after: string | null = '';
+          while (after !== null && excess > 0) {
+            await pause();
+            const r = await this.sync(() => spam.dropTokensOfDay(this.ctx, scope, day, maxCount, after!, Math.min(EXPIRY_BATCH, excess)));
+            removed += r.removed;
+            excess -= r.removed;
+            after = r.next;
+          }
+          if (maxCount >= Number.MAX_SAFE_INTEGER / 2) break;
+        }
+      }
+    } catch (e) {
+      // Stopped or failed midway: what was dropped is gone, so copies in memory must reload.
+      if (removed > 0 && !this.ctx.closed) await this.sync(() => spam.bumpTokenVersion(this.ctx, scope));
+      throw e;
     }
-    if (removed > 0) await this.sync(() => spam.bumpTokenVersion(this.ctx, scope));
+    await this.sync(() => spam.markTokensChecked(this.ctx, scope, version, removed > 0));
     return { tokens: tokens - removed, removed };
   }
   getEmailOrigin(accountId: number, emailId: string): Promise<MessageOrigin | null> {
@@ -292,7 +306,10 @@ export class SqliteStore implements Store {
   listSpamReports(filter: { ip?: string; domain?: string; since?: Date; limit?: number }): Promise<SpamReport[]> {
     return this.sync(() => spam.listSpamReports(this.ctx, filter));
   }
-  senderVerdict(accountId: number, fromAddress: string): Promise<SpamVerdict | null> { return this.sync(() => spam.senderVerdict(this.ctx, accountId, fromAddress)); }
+  setSenderVerdict(accountId: number, address: string, verdict: SpamVerdict, at: Date): Promise<void> {
+    return this.sync(() => spam.setSenderVerdict(this.ctx, accountId, address, verdict, at));
+  }
+  senderVerdict(accountId: number, address: string): Promise<SpamVerdict | null> { return this.sync(() => spam.senderVerdict(this.ctx, accountId, address)); }
   purgeSpamReports(before: Date): Promise<number> { return this.sync(() => spam.purgeSpamReports(this.ctx, before)); }
   setReputationOverride(kind: ReputationKind, value: string, action: OverrideAction | null, reason = ''): Promise<void> {
     return this.sync(() => spam.setReputationOverride(this.ctx, kind, value, action, reason));
