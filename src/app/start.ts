@@ -87,6 +87,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     inFlight: Math.max(2, config.delivery.threads),
     // commits made on the delivery thread's own connection wake this process's watchers at once
     onDelivered: config.delivery.threads > 0 ? () => store.poke() : undefined,
+    // A submission's local copy is delivered only once its remote half was queued (the outbound
+    // queue is opened below, before the worker starts).
+    localCopies: { committed: (id) => outbound.hasLocalCopy(id), delivered: (id) => outbound.forgetLocalCopy(id) },
   });
 
   const addresses: RunningSystem['addresses'] = { smtp: null, imap: null, imaps: null, pop3: null, pop3s: null, submission: null, submissions: null };
@@ -147,7 +150,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       worker.release(id);
       throw e;
     }
-    return { start: () => worker.enqueue(id, { meta, body }), cancel: async () => { await spool.remove(id); worker.release(id); } };
+    return { id, start: () => worker.enqueue(id, { meta, body }), cancel: async () => { await spool.remove(id); worker.release(id); } };
   };
   const deliverLocal = async (meta: InboundMeta, body: Buffer) => (await stageLocal(meta, body)).start();
   /** System mail (DSNs, admin notices) to one local address; throws when it is not local. */
@@ -264,6 +267,9 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   }
   // Listeners first, then the backlog: a server that cannot bind must not start delivering.
   worker.start();
+  const recovered = new Set(spool.recover());
+  const pruned = outbound.pruneLocalCopies((id) => recovered.has(id));
+  if (pruned > 0) deliveryLog.info({ pruned }, 'marks of local copies delivered before a crash removed');
   outboundSender.start();
   // Also at start: a server restarted more often than hourly still does its upkeep.
   runUpkeep();

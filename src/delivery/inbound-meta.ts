@@ -20,4 +20,7 @@ export interface InboundMeta {
   fieldsAt?: number;
   /** Kept with the delivered message so a later spam report can name its source. */
   origin?: MessageOrigin;
+  /** The local copy of a submission that also has remote recipients: deliverable only once the
+   * outbound queue committed the remote half (WorkerOptions.localCopies). */
+  awaitsRemote?: true;
 }

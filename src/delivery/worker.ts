@@ -17,6 +17,10 @@ export interface WorkerOptions {
   maxAgeMs?: number;
   /** Called after each committed batch (e.g. to wake watchers of another store connection). */
   onDelivered?: () => void;
+  /** Where a submission's local copy (meta.awaitsRemote) learns whether its remote half was
+   * queued: if not (a crash between the two writes, or a withdrawal the spool forgot in a
+   * restart) it is dropped instead of delivered, since the client got no 250 and will retry. */
+  localCopies?: { committed(spoolId: string): boolean; delivered(spoolId: string): Promise<void> };
 }
 
 const RETRY_MIN_MS = 1000;
@@ -126,7 +130,17 @@ export class DeliveryWorker {
     }
   }
 
-  private take(id: string): Promise<QueuedMessage | null> {
+  private async take(id: string): Promise<QueuedMessage | null> {
+    const entry = await this.read(id);
+    if (entry?.meta.awaitsRemote && this.opts.localCopies && !this.opts.localCopies.committed(id)) {
+      this.logger.warn({ id }, 'local copy of a submission whose remote half was never queued: dropped');
+      await this.spool.remove(id);
+      return null;
+    }
+    return entry;
+  }
+
+  private read(id: string): Promise<QueuedMessage | null> {
     const hit = this.cache.get(id);
     if (hit) {
       this.cache.delete(id);
@@ -173,6 +187,9 @@ export class DeliveryWorker {
           await this.spool.remove(entry.id);
           this.queued.delete(entry.id);
           this.attempts.delete(entry.id);
+          if (entry.meta.awaitsRemote) {
+            await this.opts.localCopies?.delivered(entry.id).catch((e: Error) => this.logger.warn({ id: entry.id, err: e.message }, 'could not clear the mark of a delivered local copy'));
+          }
         }
       }
       for (let i = 0; i < ids.length; i++) if (entries[i] === null) this.queued.delete(ids[i]);

@@ -95,3 +95,35 @@ test('a held entry is not taken for a leftover at start; it is delivered once en
   assert.deepEqual(d.delivered.sort(), [leftover, kept].sort());
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('a submission\'s local copy is delivered only if its remote half was queued, also after a restart that forgot a withdrawal', { timeout: 30_000 }, async () => {
+  const dir = tempDir();
+  const spool = new Spool<InboundMeta>(path.join(dir, 'inbound'));
+  const staged = (): InboundMeta => ({ ...meta(), awaitsRemote: true });
+  // As a crash leaves them: both halves written; the remote half never written; a withdrawal
+  // (full disk) the spool held in memory only; a plain local delivery.
+  const both = await spool.put(staged(), Buffer.from('both halves'));
+  const localOnly = await spool.put(staged(), Buffer.from('remote half never queued'));
+  const withdrawn = await spool.put(staged(), Buffer.from('withdrawn'));
+  const plain = await spool.put(meta(), Buffer.from('local recipients only'));
+  const committed = new Set([both]);
+  const forgotten: string[] = [];
+  const d = new Scripted();
+  const w = new DeliveryWorker(d, new Spool<InboundMeta>(path.join(dir, 'inbound')), silentLogger(), {
+    batchSize: 4,
+    localCopies: { committed: (id) => committed.has(id), delivered: async (id) => { forgotten.push(id); } },
+  });
+  w.start();
+  await w.idle();
+  await w.stop();
+  assert.deepEqual(d.delivered.sort(), [both, plain].sort(), `not ${localOnly} (remote half never queued) nor ${withdrawn} (withdrawn)`);
+  assert.deepEqual(forgotten, [both], 'the mark of a delivered copy is cleared');
+  // A later start delivers nothing again.
+  const d2 = new Scripted();
+  const w2 = new DeliveryWorker(d2, new Spool<InboundMeta>(path.join(dir, 'inbound')), silentLogger(), { batchSize: 4, localCopies: { committed: (id) => committed.has(id), delivered: async () => {} } });
+  w2.start();
+  await w2.idle();
+  await w2.stop();
+  assert.deepEqual(d2.delivered, []);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

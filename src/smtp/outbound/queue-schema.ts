@@ -47,7 +47,17 @@ CREATE TABLE sts_policies (
 );
 `;
 
-const MIGRATIONS: string[] = [V1];
+// v2: local copies of submissions (their inbound spool ids) that became deliverable with the
+// commit of their remote half: a copy staged for a submission whose remote half never got here
+// (a crash, a full disk) is not delivered, so the client's retry gives no one a second copy.
+const V2 = `
+CREATE TABLE local_copies (
+  spool_id   TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+const MIGRATIONS: string[] = [V1, V2];
 
 export function migrateQueue(db: Database.Database): void {
   const version = () => db.pragma('user_version', { simple: true }) as number;

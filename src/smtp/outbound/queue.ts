@@ -238,6 +238,10 @@ export class OutboundQueue {
       stsGet: db.prepare<[string], { domain: string; policy_id: string; mode: StsPolicyRow['mode']; mx: string; max_age: number; fetched_at: number; expires_at: number }>(
         'SELECT * FROM sts_policies WHERE domain = ?',
       ),
+      insertLocalCopy: db.prepare('INSERT OR IGNORE INTO local_copies (spool_id, created_at) VALUES (?, ?)'),
+      hasLocalCopy: db.prepare<[string], { x: number }>('SELECT 1 AS x FROM local_copies WHERE spool_id = ?'),
+      deleteLocalCopy: db.prepare('DELETE FROM local_copies WHERE spool_id = ?'),
+      localCopies: db.prepare<[], { spool_id: string }>('SELECT spool_id FROM local_copies'),
       stsPut: db.prepare('INSERT OR REPLACE INTO sts_policies (domain, policy_id, mode, mx, max_age, fetched_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     };
   }
@@ -263,6 +267,7 @@ export class OutboundQueue {
       await this.enqueues.add(() => {
         this.q.insertMessage.run(id, env.mailFrom, env.accountId, env.ret ?? null, env.envid ?? null, body.length, isEightBit(body) ? 1 : 0, now);
         rcpts.forEach((r, i) => this.q.insertRcpt.run(id, i, r.address, r.domain, r.notify ? r.notify.join(',') : null, r.orcpt, now));
+        if (env.localCopy !== undefined) this.q.insertLocalCopy.run(env.localCopy, now);
       });
     } catch (e) {
       this.files.remove(id);
@@ -351,6 +356,27 @@ export class OutboundQueue {
   release(id: string): number {
     this.live();
     return this.change(() => this.q.release.run(Date.now(), id).changes);
+  }
+
+  /** Whether the remote half of the submission whose local copy this is was queued. */
+  hasLocalCopy(spoolId: string): boolean {
+    this.live();
+    return this.q.hasLocalCopy.get(spoolId) !== undefined;
+  }
+
+  /** The local copy was delivered: its mark is no longer needed (shares a commit with delivery
+   * results; a mark that outlives a crash is pruned at the next start). */
+  forgetLocalCopy(spoolId: string): Promise<void> {
+    this.live();
+    return this.results.add(() => { this.q.deleteLocalCopy.run(spoolId); });
+  }
+
+  /** Drops the marks of local copies the spool no longer holds; returns how many. */
+  pruneLocalCopies(inSpool: (spoolId: string) => boolean): number {
+    this.live();
+    const gone = this.q.localCopies.all().map((r) => r.spool_id).filter((id) => !inSpool(id));
+    if (gone.length > 0) this.change(() => this.db.transaction(() => { for (const id of gone) this.q.deleteLocalCopy.run(id); })());
+    return gone.length;
   }
 
   /** Removes a message without any notification. False when it was not queued. */

@@ -11,6 +11,8 @@ export interface OutboundEnvelope {
   accountId: number | null;
   ret?: 'FULL' | 'HDRS';
   envid?: string;
+  /** The inbound spool id of the same submission's local copy, deliverable once this commits. */
+  localCopy?: string;
 }
 
 /** pending: waiting for its next attempt; held: parked by an admin (`fjord queue hold`);

@@ -35,9 +35,13 @@ export interface OutboundHandoff {
   accountId: number;
   ret?: 'FULL' | 'HDRS';
   envid?: string;
+  /** Spool id of the same submission's local copy: it becomes deliverable with this commit. */
+  localCopy?: string;
 }
 
 export interface StagedLocal {
+  /** Its inbound spool id. */
+  readonly id: string;
   start(): void;
   cancel(): Promise<void>;
 }
@@ -171,19 +175,24 @@ export class SubmissionSmtp extends SmtpService {
 
     // Both halves are on disk before either is delivered: the local copy is staged first and
     // withdrawn if the remote half cannot be queued (a full disk), so the client's retry after
-    // our 452 does not give the local recipients a second copy.
+    // our 452 does not give the local recipients a second copy. The outbound queue's commit of
+    // the remote half also marks the local copy deliverable: one that a crash (or a restart
+    // that forgot the withdrawal) leaves in the spool without it is dropped, not delivered.
     let staged: StagedLocal | null = null;
     try {
       if (s.local.size > 0) {
         const recipients: InboundMeta['recipients'] = [];
         for (const [rcpt, accounts] of s.local) for (const a of accounts) recipients.push({ rcpt, account: a });
         const local = Buffer.concat([Buffer.from(`Return-Path: <${mailFrom}>\r\n`), message]);
-        staged = await this.deps.stageLocal({ v: 1, receivedAt: Date.now(), mailFrom, recipients, client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' } }, local);
+        staged = await this.deps.stageLocal({
+          v: 1, receivedAt: Date.now(), mailFrom, recipients, client: { ip: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' },
+          ...(s.remote.length > 0 ? { awaitsRemote: true as const } : {}),
+        }, local);
       }
       if (s.remote.length > 0) {
         const dsn = (session.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
         await this.deps.enqueueRemote({
-          mailFrom, recipients: s.remote, accountId: account.id,
+          mailFrom, recipients: s.remote, accountId: account.id, ...(staged ? { localCopy: staged.id } : {}),
           ret: dsn?.ret === 'HDRS' || dsn?.ret === 'FULL' ? dsn.ret : undefined, envid: dsn?.envid ?? undefined,
         }, message);
       }

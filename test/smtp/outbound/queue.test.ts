@@ -58,6 +58,25 @@ test('enqueue keeps the envelope and the bytes; refuses bad envelopes with nothi
   }
 });
 
+test('a local copy is marked deliverable by the commit of its remote half; marks are cleared and pruned', async () => {
+  const dir = tempDir();
+  const q = OutboundQueue.open(dir);
+  try {
+    assert.equal(q.hasLocalCopy('spool-1'), false);
+    await q.enqueue({ mailFrom: 'alice@fjord.test', recipients: [{ address: 'bob@example.test' }], accountId: 5, localCopy: 'spool-1' }, message('mixed'));
+    await q.enqueue({ mailFrom: 'alice@fjord.test', recipients: [{ address: 'carol@example.test' }], accountId: 5, localCopy: 'spool-2' }, message('mixed 2'));
+    await assert.rejects(q.enqueue({ mailFrom: 'alice@fjord.test', recipients: [{ address: 'not an address' }], accountId: 5, localCopy: 'spool-3' }, message('bad')), isCode('invalid'));
+    assert.deepEqual(['spool-1', 'spool-2', 'spool-3'].map((id) => q.hasLocalCopy(id)), [true, true, false], 'a refused remote half marks nothing');
+    await q.forgetLocalCopy('spool-1');
+    assert.equal(q.hasLocalCopy('spool-1'), false);
+    assert.equal(q.pruneLocalCopies((id) => id !== 'spool-2'), 1, 'a mark whose copy left the spool goes');
+    assert.equal(q.hasLocalCopy('spool-2'), false);
+  } finally {
+    q.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('hold, release, retry and delete through another connection take effect in the running sender', async () => {
   t.dns.add('admin.test', { type: 'MX', data: { preference: 10, exchange: 'mx.admin.test' } }, );
   t.dns.add('mx.admin.test', { type: 'A', data: '127.0.0.2' });
