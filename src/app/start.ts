@@ -257,18 +257,21 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     if (smtp) await smtp.close();
     for (const sub of submissions) await sub.close();
     await outboundSender.stop();
-    outbound.close();
     if (imap) await imap.close();
     if (pop3) await pop3.close();
     await worker.stop();
+    outbound.close(); // after the worker: it asks the queue about local copies
     await store.close();
     lock.release();
     throw e;
   }
   // Listeners first, then the backlog: a server that cannot bind must not start delivering.
   worker.start();
+  // Marks of copies the spool no longer holds go; not those parked in queue/failed, which an
+  // operator may put back.
   const recovered = new Set(spool.recover());
-  const pruned = outbound.pruneLocalCopies((id) => recovered.has(id));
+  const parked = path.join(config.dataDir, 'queue', 'failed');
+  const pruned = outbound.pruneLocalCopies((id) => recovered.has(id) || fs.existsSync(path.join(parked, `${id}.msg`)));
   if (pruned > 0) deliveryLog.info({ pruned }, 'marks of local copies delivered before a crash removed');
   outboundSender.start();
   // Also at start: a server restarted more often than hourly still does its upkeep.

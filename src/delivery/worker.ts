@@ -133,7 +133,7 @@ export class DeliveryWorker {
   private async take(id: string): Promise<QueuedMessage | null> {
     const entry = await this.read(id);
     if (entry?.meta.awaitsRemote && this.opts.localCopies && !this.opts.localCopies.committed(id)) {
-      this.logger.warn({ id }, 'local copy of a submission whose remote half was never queued: dropped');
+      this.logger.error({ id }, 'local copy of a submission whose remote half was never queued: dropped');
       await this.spool.remove(id);
       return null;
     }
@@ -178,6 +178,7 @@ export class DeliveryWorker {
       this.failures = 0;
       this.lastBatchOk = true;
       this.opts.onDelivered?.();
+      const cleared: Promise<void>[] = [];
       for (let i = 0; i < present.length; i++) {
         const entry = present[i];
         if (outcomes[i] === 'retry') {
@@ -187,11 +188,15 @@ export class DeliveryWorker {
           await this.spool.remove(entry.id);
           this.queued.delete(entry.id);
           this.attempts.delete(entry.id);
-          if (entry.meta.awaitsRemote) {
-            await this.opts.localCopies?.delivered(entry.id).catch((e: Error) => this.logger.warn({ id: entry.id, err: e.message }, 'could not clear the mark of a delivered local copy'));
+          const marks = this.opts.localCopies;
+          if (entry.meta.awaitsRemote && marks) {
+            // Together (one commit for the batch), and never failing the batch: a mark left
+            // behind is pruned at the next start.
+            cleared.push(Promise.resolve().then(() => marks.delivered(entry.id)).catch((e: Error) => this.logger.warn({ id: entry.id, err: e.message }, 'could not clear the mark of a delivered local copy')));
           }
         }
       }
+      await Promise.all(cleared);
       for (let i = 0; i < ids.length; i++) if (entries[i] === null) this.queued.delete(ids[i]);
     } catch (e) {
       // The store is down or failing, or one message breaks the batch: keep everything queued

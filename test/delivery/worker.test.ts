@@ -118,12 +118,28 @@ test('a submission\'s local copy is delivered only if its remote half was queued
   await w.stop();
   assert.deepEqual(d.delivered.sort(), [both, plain].sort(), `not ${localOnly} (remote half never queued) nor ${withdrawn} (withdrawn)`);
   assert.deepEqual(forgotten, [both], 'the mark of a delivered copy is cleared');
-  // A later start delivers nothing again.
-  const d2 = new Scripted();
-  const w2 = new DeliveryWorker(d2, new Spool<InboundMeta>(path.join(dir, 'inbound')), silentLogger(), { batchSize: 4, localCopies: { committed: (id) => committed.has(id), delivered: async () => {} } });
+  // A copy that must wait (a mailbox over quota) keeps its mark until it is delivered.
+  // (A new Spool object: the first one's segment file is gone, its entries all removed.)
+  const quota = await new Spool<InboundMeta>(path.join(dir, 'inbound')).put(staged(), Buffer.from('QUOTA first time'));
+  committed.add(quota);
+  const d2 = new (class extends Scripted {
+    tries = 0;
+    override async deliver(entries: QueuedMessage[]): Promise<EntryOutcome[]> {
+      if (this.tries++ === 0) return entries.map(() => 'retry');
+      return super.deliver(entries);
+    }
+  })();
+  const marks: string[] = [];
+  const w2 = new DeliveryWorker(d2, new Spool<InboundMeta>(path.join(dir, 'inbound')), silentLogger(), {
+    batchSize: 4,
+    localCopies: { committed: (id) => committed.has(id), delivered: async (id) => { marks.push(id); } },
+  });
   w2.start();
   await w2.idle();
+  assert.deepEqual([d2.delivered, marks], [[], []], 'over quota: not delivered, mark kept');
+  for (let i = 0; i < 100 && d2.delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  await w2.idle();
   await w2.stop();
-  assert.deepEqual(d2.delivered, []);
+  assert.deepEqual([d2.delivered, marks], [[quota], [quota]], 'delivered on the retry; then the mark goes');
   fs.rmSync(dir, { recursive: true, force: true });
 });
