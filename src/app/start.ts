@@ -10,7 +10,7 @@ import { openStore } from '../store/index.js';
 import { createResolver } from '../dns/resolver.js';
 import { loadTls } from '../tls/certificate.js';
 import { Spool } from '../queue/spool.js';
-import { DeliveryWorker } from '../delivery/worker.js';
+import { DeliveryWorker, PARKED } from '../delivery/worker.js';
 import { StoreDeliverer, type BatchDeliverer } from '../delivery/deliver-batch.js';
 import { ThreadPoolDeliverer } from '../delivery/thread-pool-deliverer.js';
 import type { InboundMeta } from '../delivery/inbound-meta.js';
@@ -270,8 +270,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   // Marks of copies the spool no longer holds go; not those parked in queue/failed, which an
   // operator may put back.
   const recovered = new Set(spool.recover());
-  const parked = path.join(config.dataDir, 'queue', 'failed');
-  const pruned = outbound.pruneLocalCopies((id) => recovered.has(id) || fs.existsSync(path.join(parked, `${id}.msg`)));
+  const pruned = outbound.pruneLocalCopies((id) => recovered.has(id) || spool.isParked(id, PARKED));
   if (pruned > 0) deliveryLog.info({ pruned }, 'marks of local copies delivered before a crash removed');
   outboundSender.start();
   // Also at start: a server restarted more often than hourly still does its upkeep.

@@ -23,6 +23,9 @@ export interface WorkerOptions {
   localCopies?: { committed(spoolId: string): boolean; delivered(spoolId: string): Promise<void> };
 }
 
+/** Sibling folder of the spool where entries that cannot be delivered are set aside. */
+export const PARKED = 'failed';
+
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** Content of freshly accepted messages kept in memory so it need not be read back from disk. */
@@ -152,7 +155,7 @@ export class DeliveryWorker {
       if (e instanceof SpoolError && e.code === 'corrupt') {
         // A damaged entry must not stall everything behind it: keep its bytes aside for the operator.
         this.logger.error({ id }, 'damaged queue entry; parked in queue/failed');
-        await this.spool.park(id, 'failed');
+        await this.spool.park(id, PARKED);
         return null;
       }
       throw e;
@@ -212,7 +215,7 @@ export class DeliveryWorker {
           this.strikes.delete(id);
           this.queued.delete(id);
           this.logger.error({ id, err: (e as Error).message }, 'message fails delivery on its own; parked in queue/failed');
-          await this.spool.park(id, 'failed').catch((err) => this.logger.error({ id, err: (err as Error).message }, 'park failed'));
+          await this.spool.park(id, PARKED).catch((err) => this.logger.error({ id, err: (err as Error).message }, 'park failed'));
         }
       }
       this.lastBatchOk = false;
@@ -239,7 +242,7 @@ export class DeliveryWorker {
     if (Date.now() - receivedAt > maxAge) {
       this.logger.error({ id }, 'undeliverable (mailbox over quota for too long); parked in queue/failed');
       this.attempts.delete(id);
-      void this.spool.park(id, 'failed').catch((e) => this.logger.error({ id, err: (e as Error).message }, 'park failed'));
+      void this.spool.park(id, PARKED).catch((e) => this.logger.error({ id, err: (e as Error).message }, 'park failed'));
       return;
     }
     const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(n, 12));

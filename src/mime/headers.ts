@@ -27,19 +27,19 @@ export interface HeaderBlock {
 
 const LF = 10, CR = 13, SP = 32, HT = 9, COLON = 58;
 
+/** "From :" (white space before the colon, RFC 5322 §4.5.3 obsolete syntax) is a From field,
+ * not an mbox separator ("From sender date"): other parsers (mailauth's DKIM and DMARC) read it
+ * as the From, and so must we. */
+function isObsFromField(raw: Buffer, pos: number, end: number): boolean {
+  while (pos < end && (raw[pos] === SP || raw[pos] === HT)) pos++;
+  return pos < end && raw[pos] === COLON;
+}
+
 /**
  * Split the header block starting at `start`, not looking past `end`. `stopLine` lets the
  * multipart scanner end the header at a boundary delimiter line (a header may legally be
  * cut short by one). `skipMbox` treats a leading "From " line (mbox separator) as ignorable.
  */
-/** "From :" (white space before the colon, RFC 5322 §4.5.3 obsolete syntax) is a From field,
- * not an mbox separator ("From sender date"): other parsers (mailauth's DKIM and DMARC) read it
- * as the From, and so must we. */
-function isObsFromField(raw: Buffer, pos: number, end: number): boolean {
-  while (pos < end && (raw[pos] === SP || raw[pos] === 0x09)) pos++;
-  return pos < end && raw[pos] === 0x3a;
-}
-
 export function splitHeader(
   raw: Buffer,
   start: number,

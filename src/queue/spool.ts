@@ -319,6 +319,11 @@ export class Spool<M> {
     await this.remove(id);
   }
 
+  /** Whether park(id, folder) set this entry aside (an operator may put it back). */
+  isParked(id: string, folder: string): boolean {
+    return fs.existsSync(path.join(path.dirname(this.dir), folder, id + '.msg'));
+  }
+
   /** Waits for pending puts, then closes the files. Optional: the process may simply exit. */
   async close(): Promise<void> {
     this.closed = true;

@@ -4,7 +4,7 @@
 // the Authentication-Results field, spam-score signals and the DMARC reject decision.
 import type { Resolver } from '../../dns/resolver.js';
 import { boundedLookup, memoLookup, type DnsLookup } from './dns.js';
-import { registrableDomain } from '../urls.js';
+import { orgDomain } from './org-domain.js';
 import { checkSpf, type SpfCheck } from './spf/index.js';
 import { verifyDkim, type DkimSignatureResult } from './dkim.js';
 import { verifyArc, type ArcOutcome } from './arc.js';
@@ -75,7 +75,7 @@ export function startSpf(input: Omit<AuthInput, 'raw' | 'spf' | 'fromDomains'>):
 function prefetchDmarc(lookup: DnsLookup, fromDomains: string[]): void {
   const domains = [...new Set(fromDomains.map((d) => d.toLowerCase()).filter(Boolean))];
   if (domains.length !== 1) return;
-  const org = registrableDomain(domains[0]);
+  const org = orgDomain(domains[0]);
   for (const d of org !== '' && org !== domains[0] ? [domains[0], org] : [domains[0]]) lookup(`_dmarc.${d}`, 'TXT').catch(() => undefined);
 }
 
