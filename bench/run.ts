@@ -8,6 +8,7 @@ import { benchStoreRead } from './store-read.js';
 import { benchPop3, describePop3 } from './pop3.js';
 import { benchOutbound } from './outbound.js';
 import { benchTokenExpiry } from './token-expiry.js';
+import { benchSpamScale } from './spam-scale.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown> = {
@@ -67,6 +68,13 @@ if (!only || only === 'expiry') {
   const e = await benchTokenExpiry();
   console.log(`token expiry: ${e.removed} of ${e.tokens} tokens dropped in ${e.seconds} s (${e.tokensPerSec} tokens/s), longest event-loop stall ${e.maxStallMs} ms; a check under the limit takes ${e.checkUnderLimitMs} ms`);
   results.tokenExpiry = e;
+}
+
+if (!only || only === 'spam-scale') {
+  // fjord spam eval on 80,000 messages (56,000 trained): does it fit and keep its pace?
+  const s = await benchSpamScale();
+  console.log(`spam eval at scale: ${s.messages} messages, trained on ${s.trained.ham + s.trained.spam} (${s.trained.tokens} tokens) in ${s.trainSeconds} s, judged ${s.judged} at ${s.msgPerSec} msg/s, peak memory ${s.maxRssMiB} MiB`);
+  results.spamScale = s;
 }
 
 const dir = path.join(REPO_ROOT, 'bench', 'results');

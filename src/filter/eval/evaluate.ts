@@ -99,15 +99,23 @@ export class EvalPool {
   /** Runs `op` over files in chunks handed to whichever worker is free; results in file order. */
   async map<T>(op: Op): Promise<T[]> {
     const out: T[] = new Array(op.files.length);
+    await this.each<T>(op, (r, i) => { out[i] = r; });
+    return out;
+  }
+
+  /** Runs `op` over files, handing each result to `use` (with the file's index) as soon as its
+   * chunk is done, in no particular order, and keeping none: training on a corpus of a hundred
+   * thousand messages then holds one chunk's token lists at a time, not all of them. */
+  async each<T>(op: Op, use: (result: T, index: number) => void): Promise<void> {
     if (this.local !== null) {
       const { rules, db } = this.local;
       for (let i = 0; i < op.files.length; i++) {
         const raw = fs.readFileSync(op.files[i]);
-        out[i] = (op.op === 'features'
+        use((op.op === 'features'
           ? messageFeatures(raw, rules, this.setup.tokenize, true, op.rules)
-          : judge(messageFeatures(raw, rules, this.setup.tokenize, db !== null), db, this.setup.judge)) as T;
+          : judge(messageFeatures(raw, rules, this.setup.tokenize, db !== null), db, this.setup.judge)) as T, i);
       }
-      return out;
+      return;
     }
     const CHUNK = 50;
     let next = 0;
@@ -117,11 +125,10 @@ export class EvalPool {
         next += CHUNK;
         const files = op.files.slice(start, start + CHUNK);
         const res = await this.call<T[]>(w, op.op === 'features' ? { op: 'features', files, rules: op.rules } : { op: 'judge', files });
-        for (let i = 0; i < res.length; i++) out[start + i] = res[i];
+        for (let i = 0; i < res.length; i++) use(res[i], start + i);
       }
     };
     await Promise.all(this.workers.map(runWorker));
-    return out;
   }
 
   async close(): Promise<void> {
@@ -197,8 +204,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     let trainSeconds = 0;
     if (withBayes) {
       const t0 = performance.now();
-      const feats = await pool.map<MessageFeatures>({ op: 'features', files: train.map((e) => e.file), rules: false });
-      db = trainDb(feats, train.map((e) => e.label));
+      const trained = new MemoryTokenDb();
+      await pool.each<MessageFeatures>({ op: 'features', files: train.map((e) => e.file), rules: false },
+        (f, i) => trained.addSync(0, f.tokens, train[i].label, 1));
+      db = trained;
       await pool.load(db);
       trainSeconds = (performance.now() - t0) / 1000;
     }
