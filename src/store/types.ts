@@ -119,6 +119,10 @@ export interface TokenCounts {
 }
 
 /** What a snapshot of a token database read: its totals, version and number of tokens. */
+/** One message to train: its key (each message counts once per scope), tokens and verdict (null:
+ * forget it). */
+export interface TrainItem { key: string; tokens: string[]; verdict: SpamVerdict | null }
+
 export interface TokenSnapshot { totals: TokenCounts; version: number; tokens: number }
 
 /** One user's "spam / not spam" judgement of one message, with the message's origin. */
@@ -404,6 +408,9 @@ export interface Store {
   /** Records that message `key` is now trained as verdict (null: untrained) in the scope and
    * returns how it was trained before, so that each message counts once. */
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null>;
+  /** Many messages trained (or untrained) at once, as markTrained and addTokens would for each,
+   * committed together; returns how many changed. For seeding a database from a corpus. */
+  trainMessages(scope: number, items: readonly TrainItem[], at?: Date): Promise<number>;
   /** Raised by every addTokens of the scope: a copy held in memory is current while it matches. */
   tokenVersion(scope: number): Promise<number>;
   /** Calls each for every token of the scope from one consistent read; null (having read

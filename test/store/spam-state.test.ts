@@ -51,6 +51,40 @@ test('markTrained returns the previous verdict', () =>
     assert.equal(await store.markTrained(0, 'k1', 'ham'), null);
   }));
 
+// `fjord spam train` commits a corpus in batches: the same counts as one message at a time, with
+// every message counted once, and relabelled ones (in the same batch or a later one) moved.
+test('trainMessages: a batch trains as message-by-message learning does', async () => {
+  const msgs = Array.from({ length: 60 }, (_, i) => ({
+    key: `m${i}`,
+    tokens: [`w${i % 7}`, `w${i % 11}`, `w${i % 7}`, i % 2 === 0 ? 'even' : 'odd', 'common'],
+    verdict: (i % 3 === 0 ? 'spam' : 'ham') as 'spam' | 'ham',
+  }));
+  // Relabelled (also within one batch), repeated, and forgotten.
+  const later = [
+    { ...msgs[3], verdict: 'ham' as const }, { ...msgs[4], verdict: 'spam' as const }, msgs[5],
+    { ...msgs[6], verdict: null }, { ...msgs[4], verdict: 'ham' as const }, { key: 'never', tokens: ['x'], verdict: null },
+  ];
+  const everything = (store: Store) => store.getTokens(0, ['common', 'even', 'odd', 'x', ...Array.from({ length: 11 }, (_, i) => `w${i}`)]);
+  await withStore(async (one) => withStore(async (batched) => {
+    for (const m of [...msgs, ...later]) {
+      const prev = await one.markTrained(0, m.key, m.verdict);
+      if (prev === m.verdict) continue;
+      if (prev !== null) await one.addTokens(0, m.tokens, prev, -1);
+      if (m.verdict !== null) await one.addTokens(0, m.tokens, m.verdict, 1);
+    }
+    assert.equal(await batched.trainMessages(0, msgs.slice(0, 25)), 25);
+    assert.equal(await batched.trainMessages(0, [...msgs.slice(20, 60), ...later.slice(0, 3)]), 35 + 2, 'five already trained, one the same again');
+    assert.equal(await batched.trainMessages(0, later.slice(3)), 2, 'one forgotten, one relabelled; an unknown key forgotten is no change');
+    assert.deepEqual(await batched.getTotals(0), await one.getTotals(0));
+    assert.deepEqual(Object.fromEntries(await everything(batched)), Object.fromEntries(await everything(one)));
+    assert.equal(await batched.markTrained(0, 'm4', 'ham'), 'ham');
+    assert.equal(await batched.markTrained(0, 'm6', null), null);
+    const v = await batched.tokenVersion(0);
+    assert.equal(await batched.trainMessages(0, msgs.slice(10, 20)), 0);
+    assert.equal(await batched.tokenVersion(0), v, 'nothing changed: the in-memory copies stay valid');
+  }));
+});
+
 test('origins stay with the email (copies share it), reports replace per user and message', () =>
   withStore(async (store) => {
     await store.addDomain('example.org');

@@ -1,6 +1,7 @@
 // Token counts for the Bayes classifier, by scope: 0 is the server-wide database, any other
 // number an account's own. The Store implements the same four methods on SQLite; MemoryTokenDb
 // serves evaluation runs and tests.
+import type { TrainItem } from '../../store/types.js';
 
 export interface TokenCounts { ham: number; spam: number }
 
@@ -13,6 +14,9 @@ export interface TokenDb {
   addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): Promise<void>;
   /** Records that message `key` was trained as verdict in scope; returns the previous verdict or null. */
   markTrained(scope: number, key: string, verdict: 'spam' | 'ham' | null): Promise<'spam' | 'ham' | null>;
+  /** Optional: many messages' training committed at once (the store's one transaction); returns
+   * how many changed. Without it, BayesClassifier.learnMany trains them one by one. */
+  trainMessages?(scope: number, items: readonly TrainItem[]): Promise<number>;
 }
 
 /** Read-only token lookups (a Map qualifies). */

@@ -1,7 +1,7 @@
 // The spam filter's state in SQLite: token databases, trained-message marks, message origins,
 // user reports, reputation overrides and the quarantine. Token lookups are one statement per
 // message (json_each over the token list), training one transaction per message.
-import type { MessageOrigin, QuarantineEntry, ReputationKind, OverrideAction, ReputationOverride, SpamReport, SpamVerdict, TokenCounts, TokenSnapshot } from '../types.js';
+import type { MessageOrigin, TrainItem, QuarantineEntry, ReputationKind, OverrideAction, ReputationOverride, SpamReport, SpamVerdict, TokenCounts, TokenSnapshot } from '../types.js';
 import type { StoreDb } from './db.js';
 
 /** Tokens per statement (json_each keeps it one prepared statement whatever the count). */
@@ -112,6 +112,49 @@ export function markTrained(ctx: StoreDb, scope: number, key: string, verdict: S
     if (verdict) ctx.run('INSERT INTO spam_trained (scope, key, verdict, at) VALUES (?, ?, ?, ?) ON CONFLICT(scope, key) DO UPDATE SET verdict = excluded.verdict, at = excluded.at', scope, key, verdict, Date.now());
     else ctx.run('DELETE FROM spam_trained WHERE scope = ? AND key = ?', scope, key);
     return before?.verdict ?? null;
+  });
+}
+
+/** Many messages' training in one transaction (one commit, so one fsync, for the lot), with the
+ * same effect as markTrained and addTokens for each: a message trained the same way again is
+ * skipped, one trained the other way is first untrained. The batch's changes are summed per
+ * token first, so a token common to a hundred of its messages is written once, not a hundred
+ * times. Returns how many messages changed. */
+export function trainMessages(ctx: StoreDb, scope: number, items: readonly TrainItem[], at: Date): number {
+  return ctx.tx(() => {
+    const delta = new Map<string, [number, number]>(); // token -> [ham, spam]
+    const total = [0, 0];
+    const count = (tokens: string[], verdict: SpamVerdict, d: 1 | -1) => {
+      const side = verdict === 'ham' ? 0 : 1;
+      total[side] += d;
+      for (const t of new Set(tokens)) {
+        let e = delta.get(t);
+        if (e === undefined) delta.set(t, (e = [0, 0]));
+        e[side] += d;
+      }
+    };
+    let changed = 0;
+    for (const it of items) {
+      const prev = markTrained(ctx, scope, it.key, it.verdict);
+      if (prev === it.verdict) continue;
+      if (prev !== null) count(it.tokens, prev, -1);
+      if (it.verdict !== null) count(it.tokens, it.verdict, 1);
+      changed++;
+    }
+    if (changed === 0) return 0;
+    const day = dayOf(at);
+    for (const [t, [h, sp]] of delta) {
+      if (h === 0 && sp === 0) continue;
+      if (h >= 0 && sp >= 0) {
+        ctx.run('INSERT INTO spam_tokens (scope, token, ham, spam, seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(scope, token) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam, seen = max(seen, excluded.seen)', scope, t, h, sp, day);
+      } else {
+        ctx.run('UPDATE spam_tokens SET ham = max(0, ham + ?), spam = max(0, spam + ?), seen = CASE WHEN ? THEN max(seen, ?) ELSE seen END WHERE scope = ? AND token = ?', h, sp, h > 0 || sp > 0 ? 1 : 0, day, scope, t);
+        ctx.run('DELETE FROM spam_tokens WHERE scope = ? AND token = ? AND ham = 0 AND spam = 0', scope, t);
+      }
+    }
+    ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
+    ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?), version = version + 1 WHERE scope = ?', total[0], total[1], scope);
+    return changed;
   });
 }
 

@@ -43,6 +43,7 @@ import type {
   OverrideAction,
   SpamReport,
   SpamVerdict,
+  TrainItem,
   TokenCounts,
   TokenSnapshot,
   DkimKey,
@@ -245,6 +246,9 @@ export class SqliteStore implements Store {
   }
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null> {
     return this.sync(() => spam.markTrained(this.ctx, scope, key, verdict));
+  }
+  trainMessages(scope: number, items: readonly TrainItem[], at = new Date()): Promise<number> {
+    return this.sync(() => spam.trainMessages(this.ctx, scope, items, at));
   }
   tokenVersion(scope: number): Promise<number> { return this.sync(() => spam.tokenVersion(this.ctx, scope)); }
   tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null> {
