@@ -13,7 +13,8 @@ import * as queue from './commands/queue.js';
 import * as dkim from './commands/dkim.js';
 import * as dns from './commands/dns.js';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; usage: string }> = {
+/** A command's run may return an exit status of its own (a verdict, say); otherwise 0. */
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>; usage: string }> = {
   serve: { run: serve.serveCommand, usage: serve.usage },
   domain: { run: domain.domainCommand, usage: domain.usage },
   account: { run: account.accountCommand, usage: account.usage },
@@ -53,8 +54,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await cmd.run(rest);
-    return 0;
+    return (await cmd.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
       // One line: a usage text with several forms is summarised, the full text is under --help.

@@ -66,6 +66,17 @@ test('spam train and check: once per message, relabelling, accounts apart, every
   const text = await fjord('spam', 'check', probes[0]);
   assert.match(text.stdout, new RegExp(`^${probes[0].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\t(ham|spam|reject)\t-?\\d+\\.\\d\t.*BAYES=`));
 
+  // For scripts: the message on standard input, and the verdict as the exit status (as spamc -c).
+  const spamProbe = judged.findIndex((j) => j.verdict !== 'ham');
+  const hamProbe = judged.findIndex((j) => j.verdict === 'ham');
+  const piped = await runCli(['spam', 'check', '-', '--exit-code', '--data', path.join(dir, 'data')], { input: fs.readFileSync(probes[spamProbe]) });
+  assert.equal(piped.code, 1, piped.stderr);
+  assert.match(piped.stdout, /^-\t(spam|reject)\t/);
+  assert.equal((await fjord('spam', 'check', '--exit-code', probes[hamProbe])).code, 0);
+  assert.equal((await fjord('spam', 'check', '--exit-code', probes[hamProbe], probes[spamProbe])).code, 1, 'any spam among them');
+  assert.equal((await fjord('spam', 'check', probes[spamProbe])).code, 0, 'without --exit-code the status says only that it ran');
+  assert.equal((await fjord('spam', 'check', '-', '-')).code, 2);
+
   // The same ham folder told as spam: relabelled, not counted twice.
   const flip = await fjord('spam', 'train', '--spam', path.join(dir, 'ham'));
   assert.match(flip.stdout, /^trained 250 of 250 messages .*\(now 500 spam, 0 ham\)/);

@@ -9,7 +9,7 @@ import { parseMessage } from '../../mime/index.js';
 import { ContentFilter, decide, DEFAULT_THRESHOLDS } from '../../filter/verdict.js';
 import { runEval, formatEval, defaultThreads } from '../../filter/eval/evaluate.js';
 
-export const usage = `fjord spam check FILE... [--account ADDRESS] [--json]
+export const usage = `fjord spam check FILE...|- [--account ADDRESS] [--json] [--exit-code]
 fjord spam train --spam DIR --ham DIR [--account ADDRESS]
 fjord spam eval --corpus DIR [--split test] [--train-corpus DIR] [--rules-only] [--threads N] [--json]`;
 
@@ -41,7 +41,19 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-export async function spamCommand(argv: string[]): Promise<void> {
+/** The message of FILE, or of standard input for "-". */
+function readMessage(file: string): Buffer {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file);
+  } catch (e) {
+    throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** check with --exit-code: 1 when some message is spam or refused (as spamc -c), for scripts. */
+export const EXIT_SPAM = 1;
+
+export async function spamCommand(argv: string[]): Promise<void | number> {
   const { positionals, values } = parse(argv, {
     account: { type: 'string' },
     json: { type: 'boolean' },
@@ -51,6 +63,7 @@ export async function spamCommand(argv: string[]): Promise<void> {
     'train-corpus': { type: 'string' },
     split: { type: 'string' },
     'rules-only': { type: 'boolean' },
+    'exit-code': { type: 'boolean' },
     threads: { type: 'string' },
   });
   const [sub] = positionals;
@@ -58,15 +71,17 @@ export async function spamCommand(argv: string[]): Promise<void> {
     case 'check': {
       const files = positionals.slice(1);
       need(files, 0, 'FILE');
+      if (files.filter((f) => f === '-').length > 1) throw new UsageError('standard input (-) can be read once');
       const config = configFrom(values);
+      let spam = false;
       await withStore(config, async (store) => {
         const account = await accountId(store, values.account as string | undefined);
         const filter = new ContentFilter(store);
         const thresholds = config.spam?.thresholds ?? DEFAULT_THRESHOLDS;
         for (const file of files) {
-          let raw: Buffer;
-          try { raw = fs.readFileSync(file); } catch (e) { throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`); }
+          const raw = readMessage(file);
           const v = decide(await filter.signals(raw, parseMessage(raw), account), thresholds);
+          if (v.verdict !== 'ham') spam = true;
           const fired = v.signals.filter((s) => s.score !== 0 || s.name === 'BAYES');
           if (values.json) {
             console.log(JSON.stringify({ file, verdict: v.verdict, score: v.score, signals: fired.map((s) => ({ name: s.name, score: s.score, ...(s.detail ? { detail: s.detail } : {}), ...(s.refuse ? { refuse: true } : {}) })) }));
@@ -75,7 +90,7 @@ export async function spamCommand(argv: string[]): Promise<void> {
           }
         }
       });
-      return;
+      return values['exit-code'] === true && spam ? EXIT_SPAM : 0;
     }
     case 'train': {
       if (typeof values.spam !== 'string' && typeof values.ham !== 'string') throw new UsageError('give --spam DIR and/or --ham DIR');
