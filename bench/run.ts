@@ -2,13 +2,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { REPO_ROOT } from '../test/helpers/paths.js';
+import { REPO_ROOT, SPAM_CORPUS } from '../test/helpers/paths.js';
 import { benchSmtpInbound, type SmtpBenchResult } from './smtp-inbound.js';
 import { benchStoreRead } from './store-read.js';
 import { benchPop3, describePop3 } from './pop3.js';
 import { benchOutbound } from './outbound.js';
 import { benchTokenExpiry } from './token-expiry.js';
 import { benchSpamScale } from './spam-scale.js';
+import { logisticCv } from './spam-logistic.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown> = {
@@ -75,6 +76,13 @@ if (!only || only === 'spam-scale') {
   const s = await benchSpamScale();
   console.log(`spam eval at scale: ${s.messages} messages, trained on ${s.trained.ham + s.trained.spam} (${s.trained.tokens} tokens) in ${s.trainSeconds} s, judged ${s.judged} at ${s.msgPerSec} msg/s, peak memory ${s.maxRssMiB} MiB`);
   results.spamScale = s;
+}
+
+if (only === 'spam-logistic') {
+  // 5-fold CV within each corpus generation and on all of it: missed spam at k junked ham.
+  const rows = await logisticCv(SPAM_CORPUS);
+  for (const r of rows) console.log(`${r.set} (${r.ham} ham, ${r.spam} spam): missed spam at ${r.atFp.join('/')} junked ham: ${r.without.join('/')} without the logistic model, ${r.withModel.join('/')} with it`);
+  results.spamLogistic = rows;
 }
 
 const dir = path.join(REPO_ROOT, 'bench', 'results');

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, SPAM_CORPUS } from '../test/helpers/paths.js';
 import { tempDir } from '../test/helpers/system.js';
 import { readCorpus } from '../src/filter/eval/corpus.js';
+import { seededRandom } from '../src/filter/eval/random.js';
 
 export interface SpamScaleResult {
   messages: number;
@@ -23,15 +24,7 @@ export interface SpamScaleResult {
 function makeCorpus(dir: string, n: number): void {
   const src = readCorpus(SPAM_CORPUS);
   const raw = src.map((e) => fs.readFileSync(e.file));
-  // mulberry32: a full-period 32-bit generator in integer arithmetic (a classic LCG in doubles
-  // loses its low bits past 2^53 and falls into a short cycle).
-  let seed = 1;
-  const rnd = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRandom(1);
   // Cubing a uniform draw gives a heavy head of frequent words and a long tail of rare ones.
   const word = () => {
     let r = Math.floor(rnd() ** 3 * 2e6), w = '';

@@ -36,6 +36,7 @@ import { signingKeys } from '../dkim/keys.js';
 import { signMessage } from '../dkim/sign.js';
 import { newSpoolId } from '../queue/spool.js';
 import { resolveRecipient } from '../routing/resolve.js';
+import { DEFAULT_LOGISTIC_POINTS } from '../filter/bayes/logistic.js';
 
 export interface RunningSystem {
   config: Config;
@@ -103,7 +104,8 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   // one is also held in memory, following the store's version of it.
   const spamLog = logger.child({ svc: 'spam' });
   // The copy holds twice the global limit: the database may outgrow it between expiries.
-  const content = new ContentFilter(new CachedTokenDb(store, { maxTokens: Math.max(DEFAULT_TOKEN_CACHE.maxTokens, 2 * config.spam.bayes.maxGlobalTokens) }));
+  const content = new ContentFilter(new CachedTokenDb(store, { maxTokens: Math.max(DEFAULT_TOKEN_CACHE.maxTokens, 2 * config.spam.bayes.maxGlobalTokens) }),
+    { logistic: { ...DEFAULT_LOGISTIC_POINTS, scale: config.spam.bayes.logisticScale } });
   const filter = config.spam.enabled ? new InboundFilter(config, store, resolver, content, spamLog) : null;
   const feedback = filter ? new JunkFeedback(store, content, filter.reputation, junkLog) : null;
   if (feedback) junkListeners.add((r) => feedback.report(r));

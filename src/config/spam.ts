@@ -2,6 +2,7 @@
 // (DNS blocklists, local lists, greeting checks, greylisting), how scores become actions, and
 // how user reports build reputation. Parsed here, exposed through the one Config.
 import { obj, num, bool, strings as anyStrings } from './values.js';
+import { DEFAULT_LOGISTIC_POINTS } from '../filter/bayes/logistic.js';
 
 /** What a DNSBL return code means: refuse the client, or add points to its messages. */
 export type DnsblAction = 'reject' | number;
@@ -51,8 +52,9 @@ export interface SpamConfig {
   /** Refused messages are kept in quarantine this long (days) so a false positive can be released. */
   quarantineDays: number;
   /** Most tokens in the global and in each account's Bayes database; beyond, those not trained
-   * for longest are dropped (see filter/bayes/expiry.ts). */
-  bayes: { maxGlobalTokens: number; maxAccountTokens: number };
+   * for longest are dropped (see filter/bayes/expiry.ts). logisticScale: points per unit of the
+   * global logistic model's margin (LOGREG, filter/bayes/logistic.ts); 0 leaves it out. */
+  bayes: { maxGlobalTokens: number; maxAccountTokens: number; logisticScale: number };
   reputation: {
     /** Weight of a report halves after this many days. */
     halfLifeDays: number;
@@ -81,7 +83,7 @@ export const SPAM_DEFAULTS: SpamConfig = {
   quarantineDays: 14,
   // 2 million global tokens: about 20,000 messages' worth of new tokens, 64 MB held in memory;
   // 200,000 per account (SpamAssassin's default per-user database holds 150,000).
-  bayes: { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000 },
+  bayes: { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000, logisticScale: DEFAULT_LOGISTIC_POINTS.scale },
   reputation: { halfLifeDays: 30, blockReporters: 3, blockSpamRatio: 4, scorePerReport: 1, maxScore: 6 },
 };
 
@@ -159,6 +161,7 @@ export function parseSpamConfig(v: unknown): SpamConfig {
     bayes: {
       maxGlobalTokens: tokenLimit(b.maxGlobalTokens, D.bayes.maxGlobalTokens, 'spam.bayes.maxGlobalTokens'),
       maxAccountTokens: tokenLimit(b.maxAccountTokens, D.bayes.maxAccountTokens, 'spam.bayes.maxAccountTokens'),
+      logisticScale: signed(b.logisticScale, D.bayes.logisticScale, 'spam.bayes.logisticScale', 1),
     },
     reputation: {
       halfLifeDays: num(r.halfLifeDays, D.reputation.halfLifeDays, 'spam.reputation.halfLifeDays'),

@@ -8,6 +8,7 @@ import { BayesClassifier, DEFAULT_BAYES, type BayesOptions, type BayesResult } f
 import { tokenizeView, DEFAULT_TOKENIZE, type TokenizeOptions } from './bayes/tokenize.js';
 import { defaultRules, type RuleSet, type RuleResult } from './rules/engine.js';
 import { viewMessage } from './message-view.js';
+import { DEFAULT_LOGISTIC_POINTS, logisticPoints, type LogisticPoints } from './bayes/logistic.js';
 
 export interface Signal {
   name: string;
@@ -57,9 +58,13 @@ export function bayesPoints(p: number, m: BayesPoints = DEFAULT_BAYES_POINTS): n
   return Math.round(Math.min(m.max, Math.max(m.min, v)) * 100) / 100;
 }
 
-export function bayesSignal(r: BayesResult | null, m: BayesPoints = DEFAULT_BAYES_POINTS): Signal[] {
+/** BAYES, and LOGREG for the global logistic model's margin (both only once the databases hold
+ * enough training: r is null before). */
+export function bayesSignal(r: BayesResult | null, m: BayesPoints = DEFAULT_BAYES_POINTS, lr: LogisticPoints = DEFAULT_LOGISTIC_POINTS): Signal[] {
   if (r === null) return [];
-  return [{ name: 'BAYES', score: bayesPoints(r.probability, m), detail: `p=${r.probability.toPrecision(4)}` }];
+  const bayes: Signal = { name: 'BAYES', score: bayesPoints(r.probability, m), detail: `p=${r.probability.toPrecision(4)}` };
+  if (lr.scale === 0) return [bayes];
+  return [bayes, { name: 'LOGREG', score: logisticPoints(r.margin, lr), detail: `z=${r.margin.toFixed(3)}` }];
 }
 
 export function ruleSignals(r: RuleResult): Signal[] {
@@ -70,6 +75,8 @@ export interface ContentOptions {
   rules?: RuleSet;
   bayes?: BayesOptions;
   points?: BayesPoints;
+  /** LOGREG's points (scale 0: none). */
+  logistic?: LogisticPoints;
   tokenize?: TokenizeOptions;
 }
 
@@ -87,12 +94,14 @@ export class ContentFilter {
   readonly rules: RuleSet;
   readonly classifier: BayesClassifier;
   private readonly points: BayesPoints;
+  private readonly logistic: LogisticPoints;
   private readonly tokenizeOptions: TokenizeOptions;
 
   constructor(readonly db: TokenDb, opts: ContentOptions = {}) {
     this.rules = opts.rules ?? defaultRules();
     this.classifier = new BayesClassifier(db, opts.bayes ?? DEFAULT_BAYES);
     this.points = opts.points ?? DEFAULT_BAYES_POINTS;
+    this.logistic = opts.logistic ?? DEFAULT_LOGISTIC_POINTS;
     this.tokenizeOptions = opts.tokenize ?? DEFAULT_TOKENIZE;
   }
 
@@ -108,7 +117,7 @@ export class ContentFilter {
 
   /** The Bayes signal: global database, sharpened by the account's own when given. */
   async bayes(tokens: string[], accountId: number | null): Promise<Signal[]> {
-    return bayesSignal(await this.classifier.score(tokens, accountId), this.points);
+    return bayesSignal(await this.classifier.score(tokens, accountId), this.points, this.logistic);
   }
 
   /** Rules and Bayes signals of one message for one account (or the global view). */

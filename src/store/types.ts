@@ -112,17 +112,21 @@ export interface MessageOrigin {
 
 export type SpamVerdict = 'spam' | 'ham';
 
-/** How often a token was seen in messages trained as ham and as spam. */
+/** How often a token was seen in messages trained as ham and as spam, and in the global
+ * database its logistic weight `w`; as a database's totals, the messages trained and the
+ * logistic model's `bias` (filter/bayes/logistic.ts). */
 export interface TokenCounts {
   ham: number;
   spam: number;
+  w?: number;
+  bias?: number;
 }
 
-/** What a snapshot of a token database read: its totals, version and number of tokens. */
 /** One message to train: its key (each message counts once per scope), tokens and verdict (null:
  * forget it). */
 export interface TrainItem { key: string; tokens: string[]; verdict: SpamVerdict | null }
 
+/** What a snapshot of a token database read: its totals, version and number of tokens. */
 export interface TokenSnapshot { totals: TokenCounts; version: number; tokens: number }
 
 /** One user's "spam / not spam" judgement of one message, with the message's origin. */
@@ -415,7 +419,7 @@ export interface Store {
   tokenVersion(scope: number): Promise<number>;
   /** Calls each for every token of the scope from one consistent read; null (having read
    * nothing) when the scope holds more than max tokens. */
-  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null>;
+  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number, w: number) => void): Promise<TokenSnapshot | null>;
   /** The token databases (scopes) trained since expireTokens last checked them. */
   tokenScopesToCheck(): Promise<number[]>;
   /** Holds a token database to a size: when it has more than `max` tokens, those not trained

@@ -8,6 +8,7 @@ import { ImapFlow } from 'imapflow';
 import { startTestSystem, addAccount, runCli, type TestSystem } from '../helpers/system.js';
 import { SmtpTalk } from '../helpers/smtp-client.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
+import { counts } from '../helpers/counts.js';
 
 const SPAMMER = '127.0.0.9';
 let t: TestSystem;
@@ -160,9 +161,9 @@ test('moving back and forth does not count twice', async () => {
   await client.logout();
   await t.system.spamFeedbackIdle();
   const after = await store.getTotals(0);
-  assert.deepEqual(after, { ham: before.ham, spam: before.spam + 1 }, 'one spam message more, no ham: trained once, as its last judgement');
+  assert.deepEqual(counts(after), { ham: before.ham, spam: before.spam + 1 }, 'one spam message more, no ham: trained once, as its last judgement');
   const dave = (await store.getAccount('dave@fjord.test'))!;
-  assert.deepEqual(await store.getTotals(dave.id), { ham: 0, spam: 1 }, 'and once for dave himself');
+  assert.deepEqual(counts(await store.getTotals(dave.id)), { ham: 0, spam: 1 }, 'and once for dave himself');
   const mine = (await store.listSpamReports({ ip: '127.0.0.12' })).filter((r) => r.accountId === dave.id);
   assert.equal(mine.length, 1, 'one report per user and message');
   assert.equal(mine[0]!.verdict, 'spam', 'the latest judgement stands');

@@ -7,7 +7,8 @@ import { parse, configFrom, need, UsageError } from '../args.js';
 import { withStore } from './with-store.js';
 import { parseMessage } from '../../mime/index.js';
 import { ContentFilter, decide, DEFAULT_THRESHOLDS } from '../../filter/verdict.js';
-import { runEval, formatEval, defaultThreads } from '../../filter/eval/evaluate.js';
+import { runEval, formatEval, defaultThreads, trainingOrder } from '../../filter/eval/evaluate.js';
+import { DEFAULT_LOGISTIC_POINTS } from '../../filter/bayes/logistic.js';
 
 export const usage = `fjord spam check FILE...|- [--account ADDRESS] [--json] [--exit-code]
 fjord spam train --spam DIR --ham DIR [--account ADDRESS]
@@ -76,7 +77,7 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
       let spam = false;
       await withStore(config, async (store) => {
         const account = await accountId(store, values.account as string | undefined);
-        const filter = new ContentFilter(store);
+        const filter = new ContentFilter(store, { logistic: { ...DEFAULT_LOGISTIC_POINTS, scale: config.spam?.bayes.logisticScale ?? DEFAULT_LOGISTIC_POINTS.scale } });
         const thresholds = config.spam?.thresholds ?? DEFAULT_THRESHOLDS;
         for (const file of files) {
           const raw = readMessage(file);
@@ -97,6 +98,8 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
       const sets: [string, 'spam' | 'ham'][] = [];
       if (typeof values.spam === 'string') for (const f of listFiles(values.spam)) sets.push([f, 'spam']);
       if (typeof values.ham === 'string') for (const f of listFiles(values.ham)) sets.push([f, 'ham']);
+      // Mixed, not all spam then all ham: the logistic model learns from one message at a time.
+      const mixed = trainingOrder(sets.length).map((i) => sets[i]);
       const config = configFrom(values);
       await withStore(config, async (store) => {
         const account = await accountId(store, values.account as string | undefined);
@@ -106,7 +109,7 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
         // Committed TRAIN_BATCH messages at a time: one transaction a message spent most of a
         // corpus's training waiting for its commits.
         for (let i = 0; i < sets.length; i += TRAIN_BATCH) {
-          const batch = sets.slice(i, i + TRAIN_BATCH).map(([file, verdict]) => {
+          const batch = mixed.slice(i, i + TRAIN_BATCH).map(([file, verdict]) => {
             const raw = fs.readFileSync(file);
             const key = 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex');
             return { key, tokens: filter.tokens(raw, parseMessage(raw)), verdict };

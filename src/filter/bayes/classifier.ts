@@ -63,6 +63,8 @@ export interface BayesResult {
   hamminess: number;
   /** The tokens used, most significant first. */
   clues: { token: string; f: number }[];
+  /** The global logistic model's margin (log-odds of spam) for the message (logistic.ts). */
+  margin: number;
 }
 
 interface Side { counts: TokenLookup; totals: TokenCounts }
@@ -90,7 +92,18 @@ function readCounts(c: TokenLookup, t: string, out: TokenCounts): boolean {
   if (r === undefined) return false;
   out.ham = r.ham;
   out.spam = r.spam;
+  out.w = r.w ?? 0;
   return true;
+}
+
+/** The global logistic model's margin over a message's distinct tokens: its bias plus their
+ * weights (a token the database lacks weighs 0). */
+export function logisticMargin(tokens: readonly string[], g: Side): number {
+  let z = g.totals.bias ?? 0;
+  for (const t of tokens) {
+    if (readCounts(g.counts, t, gc)) z += gc.w ?? 0;
+  }
+  return z;
 }
 
 // Counts of the token being estimated (classify is synchronous, so one pair serves every call).
@@ -230,8 +243,9 @@ function selectCapped(tokens: string[], count: number, max: number, caps: Readon
 const NONE: string[] = [];
 
 
-/** The combination itself, on plain maps (used directly by evaluation runs). Tokens may repeat;
- * each counts once. */
+/** The combination itself, on plain maps (used directly by evaluation runs), with the logistic
+ * model's margin. Tokens must be distinct (as the tokenizer gives them): the margin counts each
+ * one it is given. */
 export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOptions = DEFAULT_BAYES): BayesResult | null {
   const spamTrained = g.totals.spam + (u?.totals.spam ?? 0);
   const hamTrained = g.totals.ham + (u?.totals.ham ?? 0);
@@ -251,7 +265,9 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   }
   const max = Math.max(0, Math.min(count, o.maxClues));
   const n = o.familyCaps === undefined ? selectTop(tokens, count, max) : selectCapped(tokens, count, max, o.familyCaps);
-  if (n === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [] };
+  // After the clues are chosen: `gc` is shared scratch.
+  const margin = logisticMargin(tokens, g);
+  if (n === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [], margin };
   let lnF = 0, ln1F = 0;
   const clues: { token: string; f: number }[] = [];
   for (let j = 0; j < n; j++) {
@@ -264,7 +280,7 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   const dof = 2 * n;
   const spamminess = 1 - chi2Q(-2 * ln1F, dof);
   const hamminess = 1 - chi2Q(-2 * lnF, dof);
-  return { probability: (1 + spamminess - hamminess) / 2, spamminess, hamminess, clues };
+  return { probability: (1 + spamminess - hamminess) / 2, spamminess, hamminess, clues, margin };
 }
 
 export class BayesClassifier {

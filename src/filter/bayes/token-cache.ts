@@ -11,11 +11,12 @@ import { TokenTable } from './token-db.js';
 /** What the cache needs of the store besides TokenDb. */
 export interface VersionedTokenDb extends TokenDb {
   tokenVersion(scope: number): Promise<number>;
-  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<{ totals: TokenCounts; version: number; tokens: number } | null>;
+  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number, w: number) => void): Promise<{ totals: TokenCounts; version: number; tokens: number } | null>;
 }
 
 export interface TokenCacheOptions {
-  /** Above this many global tokens the copy is not kept (memory: about 32 bytes a token). */
+  /** Above this many global tokens the copy is not kept (memory: 48-96 bytes a token: counts
+   * and weight, 24 bytes a slot, in a table a quarter to half full). */
   maxTokens: number;
   /** How long a database found too big is answered from the store before it is counted again
    * (default 10 minutes). */
@@ -56,7 +57,7 @@ export class CachedTokenDb implements TokenDb {
 
   private async load(version: number): Promise<Copy | null> {
     const table = new TokenTable();
-    const snap = await this.store.tokenSnapshot(0, this.opts.maxTokens, (t, ham, spam) => table.set(t, ham, spam));
+    const snap = await this.store.tokenSnapshot(0, this.opts.maxTokens, (t, ham, spam, w) => table.set(t, ham, spam, w));
     this.loads++;
     if (snap === null) { this.tooBig = { version, at: Date.now() }; this.copy = null; return null; }
     this.tooBig = null;
@@ -78,12 +79,20 @@ export class CachedTokenDb implements TokenDb {
     await this.store.addTokens(scope, tokens, verdict, delta);
     const c = this.copy;
     if (scope !== 0 || c === null) return;
-    // Follow our own training in place, unless someone else trained in between (then the next
-    // lookup reads the database again).
+    // Follow our own training, unless someone else trained in between (then the next lookup
+    // reads the database again): the message's rows as the store now has them, since counting a
+    // message also moved the logistic weights of its tokens and the model's bias.
     const version = await this.store.tokenVersion(0);
     if (version !== c.version + 1 || this.copy !== c) { this.copy = null; return; }
-    for (const t of new Set(tokens)) c.table.add(t, verdict, delta);
-    c.totals[verdict] = Math.max(0, c.totals[verdict] + delta);
+    const uniq = [...new Set(tokens)];
+    const [rows, totals] = await Promise.all([this.store.getTokens(0, uniq), this.store.getTotals(0)]);
+    // Read while nobody trained further (else the next lookup reads the whole database again).
+    if (this.copy !== c || (await this.store.tokenVersion(0)) !== version) { this.copy = null; return; }
+    for (const t of uniq) {
+      const r = rows.get(t);
+      c.table.set(t, r?.ham ?? 0, r?.spam ?? 0, r?.w ?? 0);
+    }
+    c.totals = { ...totals };
     c.version = version;
   }
 

@@ -2,8 +2,11 @@
 // number an account's own. The Store implements the same four methods on SQLite; MemoryTokenDb
 // serves evaluation runs and tests.
 import type { TrainItem } from '../../store/types.js';
+import { logisticStep, stepScratch } from './logistic.js';
 
-export interface TokenCounts { ham: number; spam: number }
+/** A token's counts (and, in the global database, its logistic weight `w`); as a scope's totals,
+ * the messages trained (and the logistic model's `bias`). */
+export interface TokenCounts { ham: number; spam: number; w?: number; bias?: number }
 
 export interface TokenDb {
   /** scope 0 = global database, otherwise an account id */
@@ -29,8 +32,8 @@ export interface TokenLookup {
 }
 
 /** Plain-data copy of one scope, for handing to worker threads: one [h1, h2, ham, spam] row per
- * token, in an array that can be transferred rather than copied. */
-export interface ScopeExport { entries: Int32Array; totals: TokenCounts }
+ * token, in an array that can be transferred rather than copied, and the tokens' weights. */
+export interface ScopeExport { entries: Int32Array; weights: Float64Array; totals: TokenCounts }
 
 /** 63 bits of hash per token, from two 32-bit string hashes computed in one pass. */
 function hashToken(t: string, out: Int32Array): void {
@@ -54,6 +57,9 @@ function hashToken(t: string, out: Int32Array): void {
  * negligible at millions of tokens). Tokens at zero on both sides stay as empty rows. */
 export class TokenTable implements TokenLookup {
   private table = new Int32Array(4 * 1024);
+  /** Per slot: the token's logistic weight, and (only once trained here) its AdaGrad sum. */
+  private weights = new Float64Array(1024);
+  private g2: Float64Array | null = null;
   private mask = 1023;
   private rows = 0;
   private live = 0;
@@ -73,7 +79,7 @@ export class TokenTable implements TokenLookup {
 
   get(token: string): TokenCounts | undefined {
     const k = this.row(token);
-    return k < 0 ? undefined : { ham: this.table[k + 2], spam: this.table[k + 3] };
+    return k < 0 ? undefined : { ham: this.table[k + 2], spam: this.table[k + 3], w: this.weights[k >> 2] };
   }
 
   /** get without the result object: the classifier looks up every token of every message, and
@@ -83,7 +89,35 @@ export class TokenTable implements TokenLookup {
     if (k < 0) return false;
     out.ham = this.table[k + 2];
     out.spam = this.table[k + 3];
+    out.w = this.weights[k >> 2];
     return true;
+  }
+
+  /** The model's margin for a message: bias plus the weights of those of its distinct tokens the
+   * table has. */
+  margin(tokens: readonly string[], bias: number): number {
+    let z = bias;
+    for (const t of tokens) {
+      const k = this.row(t);
+      if (k >= 0) z += this.weights[k >> 2];
+    }
+    return z;
+  }
+
+  /** One logistic training step on a message's distinct tokens (already counted, so present);
+   * returns the new bias. */
+  step(tokens: readonly string[], spam: boolean, bias: number): number {
+    const g2 = (this.g2 ??= new Float64Array(this.weights.length));
+    const slots: number[] = [];
+    for (const t of tokens) {
+      const k = this.row(t);
+      if (k >= 0) slots.push(k >> 2);
+    }
+    const { w, g2: sg } = stepScratch(slots.length);
+    for (let i = 0; i < slots.length; i++) { w[i] = this.weights[slots[i]]; sg[i] = g2[slots[i]]; }
+    const b = logisticStep(w, sg, slots.length, bias, spam);
+    for (let i = 0; i < slots.length; i++) { this.weights[slots[i]] = w[i]; g2[slots[i]] = sg[i]; }
+    return b;
   }
 
   /** The counts of those of `tokens` the table has, as TokenDb.getTokens answers. */
@@ -110,19 +144,23 @@ export class TokenTable implements TokenLookup {
     this.update(this.h[0], this.h[1], side === 'ham' ? delta : 0, side === 'spam' ? delta : 0, false);
   }
 
-  /** Sets both counts of a token. */
-  set(token: string, ham: number, spam: number): void {
+  /** Sets both counts (and the weight) of a token. */
+  set(token: string, ham: number, spam: number, w = 0): void {
     hashToken(token, this.h);
-    this.update(this.h[0], this.h[1], ham, spam, true);
+    const k = this.update(this.h[0], this.h[1], ham, spam, true);
+    if (k >= 0) this.weights[k >> 2] = w;
   }
 
-  private update(h1: number, h2: number, ham: number, spam: number, replace: boolean): void {
+  /** Returns the row's offset, or -1 when no row was made (nothing to add to an absent token). */
+  private update(h1: number, h2: number, ham: number, spam: number, replace: boolean): number {
     let k = this.find(h1, h2);
     let t = this.table;
     if (t[k + 1] === 0) {
-      if (ham <= 0 && spam <= 0) return;
+      if (ham <= 0 && spam <= 0) return -1;
       if ((this.rows + 1) * 2 > this.mask + 1) { this.grow(); k = this.find(h1, h2); t = this.table; }
       t[k] = h1; t[k + 1] = h2;
+      this.weights[k >> 2] = 0;
+      if (this.g2 !== null) this.g2[k >> 2] = 0;
       this.rows++;
     }
     const was = t[k + 2] > 0 || t[k + 3] > 0;
@@ -130,34 +168,44 @@ export class TokenTable implements TokenLookup {
     t[k + 3] = Math.max(0, (replace ? 0 : t[k + 3]) + spam);
     const is = t[k + 2] > 0 || t[k + 3] > 0;
     if (was !== is) this.live += is ? 1 : -1;
+    return k;
   }
 
   private grow(): void {
-    const old = this.table;
+    const old = this.table, oldW = this.weights, oldG = this.g2;
     this.table = new Int32Array(old.length * 2);
+    this.weights = new Float64Array(oldW.length * 2);
+    this.g2 = oldG === null ? null : new Float64Array(oldG.length * 2);
     this.mask = this.mask * 2 + 1;
     for (let k = 0; k < old.length; k += 4) {
       if (old[k + 1] === 0) continue;
       const n = this.find(old[k], old[k + 1]);
       this.table.set(old.subarray(k, k + 4), n);
+      this.weights[n >> 2] = oldW[k >> 2];
+      if (oldG !== null) this.g2![n >> 2] = oldG[k >> 2];
     }
   }
 
   export(totals: TokenCounts): ScopeExport {
     const entries = new Int32Array(this.live * 4);
+    const weights = new Float64Array(this.live);
     let n = 0;
     const t = this.table;
     for (let k = 0; k < t.length; k += 4) {
       if (t[k + 1] === 0 || (t[k + 2] === 0 && t[k + 3] === 0)) continue;
       entries.set(t.subarray(k, k + 4), n);
+      weights[n >> 2] = this.weights[k >> 2];
       n += 4;
     }
-    return { entries, totals: { ...totals } };
+    return { entries, weights, totals: { ...totals } };
   }
 
   import(data: ScopeExport): void {
     const e = data.entries;
-    for (let k = 0; k < e.length; k += 4) this.update(e[k], e[k + 1], e[k + 2], e[k + 3], true);
+    for (let k = 0; k < e.length; k += 4) {
+      const at = this.update(e[k], e[k + 1], e[k + 2], e[k + 3], true);
+      if (at >= 0) this.weights[at >> 2] = data.weights[k >> 2];
+    }
   }
 }
 
@@ -197,8 +245,11 @@ export class MemoryTokenDb implements TokenDb {
 
   addSync(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): void {
     const s = this.scope(scope);
-    for (const t of new Set(tokens)) s.tokens.add(t, verdict, delta);
+    const uniq = [...new Set(tokens)];
+    for (const t of uniq) s.tokens.add(t, verdict, delta);
     s.totals[verdict] = Math.max(0, s.totals[verdict] + delta);
+    // The global database's logistic model learns from each message trained (as the store's).
+    if (scope === 0 && delta > 0) s.totals.bias = s.tokens.step(uniq, verdict === 'spam', s.totals.bias ?? 0);
   }
 
   async markTrained(scope: number, key: string, verdict: 'spam' | 'ham' | null): Promise<'spam' | 'ham' | null> {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { readCorpus, type CorpusEntry } from './corpus.js';
+import { seededRandom } from './random.js';
 import { messageFeatures, judge, type JudgeOptions, type Judged, type MessageFeatures } from './features.js';
 import type { WorkerRequest, WorkerSetup } from './worker.js';
 import { MemoryTokenDb } from '../bayes/token-db.js';
@@ -103,9 +104,10 @@ export class EvalPool {
     return out;
   }
 
-  /** Runs `op` over files, handing each result to `use` (with the file's index) as soon as its
-   * chunk is done, in no particular order, and keeping none: training on a corpus of a hundred
-   * thousand messages then holds one chunk's token lists at a time, not all of them. */
+  /** Runs `op` over files, handing each result to `use` (with the file's index) in file order,
+   * as soon as it and those before it are done, and keeping none: training on a corpus of a
+   * hundred thousand messages then holds a few chunks' token lists at a time, not all of them.
+   * (In order, because the logistic model learns from each message as the ones before left it.) */
   async each<T>(op: Op, use: (result: T, index: number) => void): Promise<void> {
     if (this.local !== null) {
       const { rules, db } = this.local;
@@ -119,13 +121,19 @@ export class EvalPool {
     }
     const CHUNK = 50;
     let next = 0;
+    let delivered = 0; // chunks before this start were handed to `use`
+    const done = new Map<number, T[]>();
     const runWorker = async (w: Worker) => {
       while (next < op.files.length) {
         const start = next;
         next += CHUNK;
         const files = op.files.slice(start, start + CHUNK);
-        const res = await this.call<T[]>(w, op.op === 'features' ? { op: 'features', files, rules: op.rules } : { op: 'judge', files });
-        for (let i = 0; i < res.length; i++) use(res[i], start + i);
+        done.set(start, await this.call<T[]>(w, op.op === 'features' ? { op: 'features', files, rules: op.rules } : { op: 'judge', files }));
+        for (let res = done.get(delivered); res !== undefined; res = done.get(delivered)) {
+          done.delete(delivered);
+          for (let i = 0; i < res.length; i++) use(res[i], delivered + i);
+          delivered += res.length;
+        }
       }
     };
     await Promise.all(this.workers.map(runWorker));
@@ -149,9 +157,22 @@ export function judgeOptions(o: Partial<JudgeOptions> = {}, bayes = true): Judge
 }
 
 /** Train a database from features (each message once). */
+/** The order to train n messages in: shuffled (the same each run). A corpus lists its ham and
+ * then its spam, and the logistic model, learning from one message at a time, must meet them
+ * mixed as a server does. */
+export function trainingOrder(n: number, seed = 1): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  const rnd = seededRandom(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[]): MemoryTokenDb {
   const db = new MemoryTokenDb();
-  for (let i = 0; i < features.length; i++) db.addSync(0, features[i].tokens, labels[i], 1);
+  for (const i of trainingOrder(features.length)) db.addSync(0, features[i].tokens, labels[i], 1);
   return db;
 }
 
@@ -205,8 +226,9 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     if (withBayes) {
       const t0 = performance.now();
       const trained = new MemoryTokenDb();
-      await pool.each<MessageFeatures>({ op: 'features', files: train.map((e) => e.file), rules: false },
-        (f, i) => trained.addSync(0, f.tokens, train[i].label, 1));
+      const order = trainingOrder(train.length).map((i) => train[i]);
+      await pool.each<MessageFeatures>({ op: 'features', files: order.map((e) => e.file), rules: false },
+        (f, i) => trained.addSync(0, f.tokens, order[i].label, 1));
       db = trained;
       await pool.load(db);
       trainSeconds = (performance.now() - t0) / 1000;

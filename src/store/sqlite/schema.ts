@@ -289,6 +289,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `);
   },
+  // v10: the global database's logistic-regression model beside the token counts
+  // (filter/bayes/logistic.ts): each token's weight and its sum of squared gradients (AdaGrad),
+  // and the model's bias with the totals. Zero is the untrained model.
+  (db) => {
+    db.exec(`
+      ALTER TABLE spam_tokens ADD COLUMN w REAL NOT NULL DEFAULT 0;
+      ALTER TABLE spam_tokens ADD COLUMN g2 REAL NOT NULL DEFAULT 0;
+      ALTER TABLE spam_totals ADD COLUMN bias REAL NOT NULL DEFAULT 0;
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -3,6 +3,7 @@
 // message (json_each over the token list), training one transaction per message.
 import type { MessageOrigin, TrainItem, QuarantineEntry, ReputationKind, OverrideAction, ReputationOverride, SpamReport, SpamVerdict, TokenCounts, TokenSnapshot } from '../types.js';
 import type { StoreDb } from './db.js';
+import { logisticStep, stepScratch } from '../../filter/bayes/logistic.js';
 
 /** Tokens per statement (json_each keeps it one prepared statement whatever the count). */
 const LOOKUP_BATCH = 2000;
@@ -10,23 +11,52 @@ const LOOKUP_BATCH = 2000;
 export function getTokens(ctx: StoreDb, scope: number, tokens: string[]): Map<string, TokenCounts> {
   const out = new Map<string, TokenCounts>();
   for (let i = 0; i < tokens.length; i += LOOKUP_BATCH) {
-    const rows = ctx.all<{ token: string; ham: number; spam: number }>(
-      'SELECT token, ham, spam FROM spam_tokens WHERE scope = ? AND token IN (SELECT value FROM json_each(?))',
+    const rows = ctx.all<{ token: string; ham: number; spam: number; w: number }>(
+      'SELECT token, ham, spam, w FROM spam_tokens WHERE scope = ? AND token IN (SELECT value FROM json_each(?))',
       scope, JSON.stringify(tokens.slice(i, i + LOOKUP_BATCH)),
     );
-    for (const r of rows) out.set(r.token, { ham: r.ham, spam: r.spam });
+    for (const r of rows) out.set(r.token, { ham: r.ham, spam: r.spam, w: r.w });
   }
   return out;
 }
 
 export function getTotals(ctx: StoreDb, scope: number): TokenCounts {
-  const r = ctx.get<{ ham: number; spam: number }>('SELECT ham, spam FROM spam_totals WHERE scope = ?', scope);
-  return r ? { ham: r.ham, spam: r.spam } : { ham: 0, spam: 0 };
+  const r = ctx.get<{ ham: number; spam: number; bias: number }>('SELECT ham, spam, bias FROM spam_totals WHERE scope = ?', scope);
+  return r ? { ham: r.ham, spam: r.spam, bias: r.bias } : { ham: 0, spam: 0, bias: 0 };
 }
 
 /** Days since 1970: the unit of a token's last-trained mark. */
 export const dayOf = (d: Date): number => Math.floor(d.getTime() / 86_400_000);
 
+/** One logistic step of the global model on a message's distinct tokens (their rows exist: the
+ * message was just counted), inside the caller's transaction. `cache` carries a batch's weights
+ * from one message to the next, so each token's row is read once per batch; without it they are
+ * written at once. */
+function logisticTrain(ctx: StoreDb, unique: string[], spam: boolean, cache: WeightCache | null): void {
+  const own = cache ?? newWeightCache(ctx);
+  const missing = unique.filter((t) => !own.rows.has(t));
+  for (let i = 0; i < missing.length; i += LOOKUP_BATCH) {
+    for (const r of ctx.all<{ token: string; w: number; g2: number }>('SELECT token, w, g2 FROM spam_tokens WHERE scope = 0 AND token IN (SELECT value FROM json_each(?))', JSON.stringify(missing.slice(i, i + LOOKUP_BATCH)))) {
+      own.rows.set(r.token, [r.w, r.g2]);
+    }
+  }
+  const { w, g2 } = stepScratch(unique.length);
+  for (let i = 0; i < unique.length; i++) { const e = own.rows.get(unique[i]); w[i] = e?.[0] ?? 0; g2[i] = e?.[1] ?? 0; }
+  own.bias = logisticStep(w, g2, unique.length, own.bias, spam);
+  for (let i = 0; i < unique.length; i++) own.rows.set(unique[i], [w[i], g2[i]]);
+  if (cache === null) writeWeights(ctx, own);
+}
+
+interface WeightCache { rows: Map<string, [number, number]>; bias: number }
+const newWeightCache = (ctx: StoreDb): WeightCache => ({ rows: new Map(), bias: getTotals(ctx, 0).bias ?? 0 });
+function writeWeights(ctx: StoreDb, c: WeightCache): void {
+  for (const [t, [w, g2]] of c.rows) ctx.run('UPDATE spam_tokens SET w = ?, g2 = ? WHERE scope = 0 AND token = ?', w, g2, t);
+  ctx.run('UPDATE spam_totals SET bias = ? WHERE scope = 0', c.bias);
+}
+
+/** Counts (delta 1) or uncounts (-1) one message's tokens; counting one in the global database is
+ * also a training step of its logistic model (uncounting leaves the model: a relabelled message
+ * is then counted, and stepped, the other way). */
 export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at: Date): void {
   const unique = Array.from(new Set(tokens));
   const h = verdict === 'ham' ? delta : 0;
@@ -43,6 +73,7 @@ export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict
     }
     ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
     ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?), version = version + 1 WHERE scope = ?', h, s, scope);
+    if (scope === 0 && delta > 0) logisticTrain(ctx, unique, verdict === 'spam', null);
   });
 }
 
@@ -53,11 +84,11 @@ export function tokenVersion(ctx: StoreDb, scope: number): number {
 
 /** Every token of the scope, with the totals and version they belong to (one read transaction).
  * Stops and returns null when there are more than `max` tokens. */
-export function tokenSnapshot(ctx: StoreDb, scope: number, max: number, each: (token: string, ham: number, spam: number) => void): TokenSnapshot | null {
+export function tokenSnapshot(ctx: StoreDb, scope: number, max: number, each: (token: string, ham: number, spam: number, w: number) => void): TokenSnapshot | null {
   return ctx.read(() => {
     const n = ctx.get<{ n: number }>('SELECT count(*) AS n FROM spam_tokens WHERE scope = ?', scope)!.n;
     if (n > max) return null;
-    for (const r of ctx.q('SELECT token, ham, spam FROM spam_tokens WHERE scope = ?').raw().iterate(scope) as IterableIterator<[string, number, number]>) each(r[0], r[1], r[2]);
+    for (const r of ctx.q('SELECT token, ham, spam, w FROM spam_tokens WHERE scope = ?').raw().iterate(scope) as IterableIterator<[string, number, number, number]>) each(r[0], r[1], r[2], r[3]);
     return { totals: getTotals(ctx, scope), version: tokenVersion(ctx, scope), tokens: n };
   });
 }
@@ -134,11 +165,12 @@ export function trainMessages(ctx: StoreDb, scope: number, items: readonly Train
       }
     };
     let changed = 0;
+    const counted: TrainItem[] = []; // those counted as spam or ham: steps of the logistic model
     for (const it of items) {
       const prev = markTrained(ctx, scope, it.key, it.verdict);
       if (prev === it.verdict) continue;
       if (prev !== null) count(it.tokens, prev, -1);
-      if (it.verdict !== null) count(it.tokens, it.verdict, 1);
+      if (it.verdict !== null) { count(it.tokens, it.verdict, 1); counted.push(it); }
       changed++;
     }
     if (changed === 0) return 0;
@@ -154,6 +186,12 @@ export function trainMessages(ctx: StoreDb, scope: number, items: readonly Train
     }
     ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
     ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?), version = version + 1 WHERE scope = ?', total[0], total[1], scope);
+    if (scope === 0 && counted.length > 0) {
+      // In the batch's order, each message stepping the model as the one before left it.
+      const cache = newWeightCache(ctx);
+      for (const it of counted) logisticTrain(ctx, [...new Set(it.tokens)], it.verdict === 'spam', cache);
+      writeWeights(ctx, cache);
+    }
     return changed;
   });
 }

@@ -251,7 +251,7 @@ export class SqliteStore implements Store {
     return this.sync(() => spam.trainMessages(this.ctx, scope, items, at));
   }
   tokenVersion(scope: number): Promise<number> { return this.sync(() => spam.tokenVersion(this.ctx, scope)); }
-  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number) => void): Promise<TokenSnapshot | null> {
+  tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number, w: number) => void): Promise<TokenSnapshot | null> {
     return this.sync(() => spam.tokenSnapshot(this.ctx, scope, max, each));
   }
   tokenScopesToCheck(): Promise<number[]> { return this.sync(() => spam.tokenScopesToCheck(this.ctx)); }
