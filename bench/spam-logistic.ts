@@ -44,7 +44,7 @@ export async function logisticCv(corpus: string, threads = 2): Promise<LogisticC
         if (fold[j] !== k) return;
         const r = classify(feats[i].tokens, side, null);
         base[j] = feats[i].ruleScore + bayesPoints(r?.probability ?? 0.5);
-        lr[j] = r === null ? 0 : logisticPoints(r.margin);
+        lr[j] = r === null || r.margin === null ? 0 : logisticPoints(r.margin);
       });
     }
     const spam = idx.map((i) => all[i].label === 'spam');

@@ -1,6 +1,5 @@
 // `fjord`: one program for the server and every admin task.
 import { UsageError } from './args.js';
-import { StoreError } from '../store/types.js';
 import * as serve from './commands/serve.js';
 import * as domain from './commands/domain.js';
 import * as account from './commands/account.js';
@@ -56,18 +55,18 @@ async function main(argv: string[]): Promise<number> {
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
+    // A command whose exit status carries an answer (spam check --exit-code) gives its failures
+    // a status of their own, so that a failure never reads as an answer.
+    const own = (e as { exitCode?: unknown }).exitCode;
+    const status = (fallback: number) => (typeof own === 'number' ? own : fallback);
     if (e instanceof UsageError) {
       // One line: a usage text with several forms is summarised, the full text is under --help.
       const lines = e.message.split('\n');
       console.error(`fjord ${name}: ${lines.length > 1 ? `usage: ${lines[0]} … (see fjord ${name} --help)` : lines[0]}`);
-      return 2;
-    }
-    if (e instanceof StoreError) {
-      console.error(`fjord ${name}: ${e.message}`);
-      return 1;
+      return status(2);
     }
     console.error(`fjord ${name}: ${(e as Error).message ?? String(e)}`);
-    return 1;
+    return status(1);
   }
 }
 

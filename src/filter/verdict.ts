@@ -63,7 +63,7 @@ export function bayesPoints(p: number, m: BayesPoints = DEFAULT_BAYES_POINTS): n
 export function bayesSignal(r: BayesResult | null, m: BayesPoints = DEFAULT_BAYES_POINTS, lr: LogisticPoints = DEFAULT_LOGISTIC_POINTS): Signal[] {
   if (r === null) return [];
   const bayes: Signal = { name: 'BAYES', score: bayesPoints(r.probability, m), detail: `p=${r.probability.toPrecision(4)}` };
-  if (lr.scale === 0) return [bayes];
+  if (lr.scale === 0 || r.margin === null) return [bayes];
   return [bayes, { name: 'LOGREG', score: logisticPoints(r.margin, lr), detail: `z=${r.margin.toFixed(3)}` }];
 }
 

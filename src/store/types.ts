@@ -113,13 +113,15 @@ export interface MessageOrigin {
 export type SpamVerdict = 'spam' | 'ham';
 
 /** How often a token was seen in messages trained as ham and as spam, and in the global
- * database its logistic weight `w`; as a database's totals, the messages trained and the
- * logistic model's `bias` (filter/bayes/logistic.ts). */
+ * database its logistic weight `w`; as a database's totals, the messages trained, and the
+ * logistic model's `bias` and the ham and spam messages it learnt from (filter/bayes/logistic.ts). */
 export interface TokenCounts {
   ham: number;
   spam: number;
   w?: number;
   bias?: number;
+  lrHam?: number;
+  lrSpam?: number;
 }
 
 /** One message to train: its key (each message counts once per scope), tokens and verdict (null:

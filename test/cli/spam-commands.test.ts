@@ -97,4 +97,12 @@ test('spam train and check: once per message, relabelling, accounts apart, every
   const missing = await fjord('spam', 'check', path.join(dir, 'absent.eml'));
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /cannot read .*absent\.eml: ENOENT/);
+  // Nothing larger than the server would accept is read (smtp.maxMessageSize).
+  const cfg = path.join(dir, 'small.json');
+  fs.writeFileSync(cfg, JSON.stringify({ smtp: { maxMessageSize: 4096 } }));
+  const big = await runCli(['spam', 'check', '-', '--config', cfg, '--data', path.join(dir, 'data')], { input: Buffer.alloc(100_000, 'a') });
+  assert.equal(big.code, 2);
+  assert.match(big.stderr, /standard input is larger than smtp\.maxMessageSize \(4096 bytes\)/);
+  // With --exit-code a failed check has a status of its own, never 1 ("spam").
+  assert.equal((await fjord('spam', 'check', '--exit-code', path.join(dir, 'absent.eml'))).code, 75);
 });

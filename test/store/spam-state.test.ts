@@ -86,6 +86,25 @@ test('trainMessages: a batch trains as message-by-message learning does', async 
   }));
 });
 
+test('trainMessages: a relabel after a token expired, and a forget, go as message by message', async () => {
+  const everything = (store: Store) => store.getTokens(0, ['rare', 'a', 'b']);
+  await withStore(async (one) => withStore(async (batched) => {
+    for (const s of [one, batched]) {
+      await s.trainMessages(0, [{ key: 'k1', tokens: ['rare', 'a'], verdict: 'spam' }, { key: 'k2', tokens: ['a', 'b'], verdict: 'ham' }]);
+      await s.addTokens(0, ['rare'], 'spam', -1); // as expiry would: the row is gone
+    }
+    for (const [key, tokens, verdict] of [['k1', ['rare', 'a'], 'ham'], ['k2', ['a', 'b'], null]] as const) {
+      const prev = await one.markTrained(0, key, verdict);
+      if (prev !== null) await one.addTokens(0, [...tokens], prev, -1);
+      if (verdict !== null) await one.addTokens(0, [...tokens], verdict, 1);
+    }
+    assert.equal(await batched.trainMessages(0, [{ key: 'k1', tokens: ['rare', 'a'], verdict: 'ham' }, { key: 'k2', tokens: ['a', 'b'], verdict: null }]), 2);
+    assert.deepEqual(Object.fromEntries(await everything(batched)), Object.fromEntries(await everything(one)));
+    assert.deepEqual(counts((await batched.getTokens(0, ['rare'])).get('rare')), { ham: 1, spam: 0 }, 'the relabelled message counts its expired token again');
+    assert.deepEqual(await batched.getTotals(0), await one.getTotals(0));
+  }));
+});
+
 test('origins stay with the email (copies share it), reports replace per user and message', () =>
   withStore(async (store) => {
     await store.addDomain('example.org');

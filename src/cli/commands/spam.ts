@@ -42,17 +42,47 @@ function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** The message of FILE, or of standard input for "-". */
-function readMessage(file: string): Buffer {
+/** The message of FILE, or of standard input for "-", at most `max` bytes (the server's
+ * smtp.maxMessageSize: nothing larger could arrive). */
+function readMessage(file: string, max: number): Buffer {
+  let raw: Buffer;
   try {
-    return fs.readFileSync(file === '-' ? 0 : file);
+    if (file !== '-' && fs.statSync(file).size > max) throw new UsageError(`${file} is larger than smtp.maxMessageSize (${max} bytes)`);
+    raw = file === '-' ? readStdin(max) : fs.readFileSync(file);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  return raw;
 }
 
-/** check with --exit-code: 1 when some message is spam or refused (as spamc -c), for scripts. */
+/** Standard input, read in blocks up to max bytes (a pipe may answer EAGAIN while it waits). */
+function readStdin(max: number): Buffer {
+  const parts: Buffer[] = [];
+  let size = 0;
+  const block = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(0, block, 0, block.length, null);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); continue; }
+      if ((e as NodeJS.ErrnoException).code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    size += n;
+    if (size > max) throw new UsageError(`standard input is larger than smtp.maxMessageSize (${max} bytes)`);
+    parts.push(Buffer.from(block.subarray(0, n)));
+  }
+  return Buffer.concat(parts);
+}
+
+/** check with --exit-code: 1 when some message is spam or refused (as spamc -c), for scripts;
+ * 75 (EX_TEMPFAIL) when the check itself failed (unreadable file, database unavailable), so a
+ * failure is never taken for a verdict; 2 for bad usage, as every command. */
 export const EXIT_SPAM = 1;
+export const EXIT_CHECK_FAILED = 75;
 
 export async function spamCommand(argv: string[]): Promise<void | number> {
   const { positionals, values } = parse(argv, {
@@ -75,12 +105,12 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
       if (files.filter((f) => f === '-').length > 1) throw new UsageError('standard input (-) can be read once');
       const config = configFrom(values);
       let spam = false;
-      await withStore(config, async (store) => {
+      const checking = withStore(config, async (store) => {
         const account = await accountId(store, values.account as string | undefined);
         const filter = new ContentFilter(store, { logistic: { ...DEFAULT_LOGISTIC_POINTS, scale: config.spam?.bayes.logisticScale ?? DEFAULT_LOGISTIC_POINTS.scale } });
         const thresholds = config.spam?.thresholds ?? DEFAULT_THRESHOLDS;
         for (const file of files) {
-          const raw = readMessage(file);
+          const raw = readMessage(file, config.smtp.maxMessageSize);
           const v = decide(await filter.signals(raw, parseMessage(raw), account), thresholds);
           if (v.verdict !== 'ham') spam = true;
           const fired = v.signals.filter((s) => s.score !== 0 || s.name === 'BAYES');
@@ -91,7 +121,13 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
           }
         }
       });
-      return values['exit-code'] === true && spam ? EXIT_SPAM : 0;
+      if (values['exit-code'] !== true) { await checking; return 0; }
+      try {
+        await checking;
+      } catch (e) {
+        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { exitCode: EXIT_CHECK_FAILED });
+      }
+      return spam ? EXIT_SPAM : 0;
     }
     case 'train': {
       if (typeof values.spam !== 'string' && typeof values.ham !== 'string') throw new UsageError('give --spam DIR and/or --ham DIR');

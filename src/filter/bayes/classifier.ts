@@ -34,6 +34,10 @@ export interface BayesOptions {
    * clues. Families of correlated tokens (HTML markup, say) otherwise pile up dozens of clues
    * that all say the same thing. Absent family: no limit beyond maxClues. */
   familyCaps?: Readonly<Record<string, number>>;
+  /** The global logistic model has no say until it has learnt from this many ham and this many
+   * spam messages: AdaGrad's first steps move each token by a full step, so a young model's
+   * margins say more about the few messages it saw than about the one judged. */
+  logisticMinTrained: number;
 }
 
 /** maxClues 40 (was 150), chosen for the false-positive target by 5-fold CV on the train split
@@ -51,7 +55,7 @@ export interface BayesOptions {
  * false positives fell from 149 and 180 to 16 and 116, and missed spam from 171 and 41 to 164
  * and 30. */
 export const DEFAULT_BAYES: BayesOptions = {
-  strength: 0.45, unknown: 0.5, minDev: 0.1, maxClues: 40, userPrior: 10, minTrained: 20,
+  strength: 0.45, unknown: 0.5, minDev: 0.1, maxClues: 40, userPrior: 10, minTrained: 20, logisticMinTrained: 200,
   familyCaps: { html: 1, fact: 1, has: 2, part: 0, ct: 0, mime: 0 },
 };
 
@@ -63,8 +67,9 @@ export interface BayesResult {
   hamminess: number;
   /** The tokens used, most significant first. */
   clues: { token: string; f: number }[];
-  /** The global logistic model's margin (log-odds of spam) for the message (logistic.ts). */
-  margin: number;
+  /** The global logistic model's margin (log-odds of spam) for the message (logistic.ts); null
+   * while the model is too young (logisticMinTrained). */
+  margin: number | null;
 }
 
 interface Side { counts: TokenLookup; totals: TokenCounts }
@@ -266,7 +271,8 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   const max = Math.max(0, Math.min(count, o.maxClues));
   const n = o.familyCaps === undefined ? selectTop(tokens, count, max) : selectCapped(tokens, count, max, o.familyCaps);
   // After the clues are chosen: `gc` is shared scratch.
-  const margin = logisticMargin(tokens, g);
+  const grown = (g.totals.lrHam ?? 0) >= o.logisticMinTrained && (g.totals.lrSpam ?? 0) >= o.logisticMinTrained;
+  const margin = grown ? logisticMargin(tokens, g) : null;
   if (n === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [], margin };
   let lnF = 0, ln1F = 0;
   const clues: { token: string; f: number }[] = [];

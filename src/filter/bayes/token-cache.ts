@@ -76,18 +76,24 @@ export class CachedTokenDb implements TokenDb {
   }
 
   async addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): Promise<void> {
+    // The copy as it was before our write: only if the store then moved by exactly our write can
+    // the copy follow it (taken after the write, a copy reloaded meanwhile, which may already
+    // hold it, would be stepped over another process's training).
+    const c = scope === 0 ? this.copy : null;
     await this.store.addTokens(scope, tokens, verdict, delta);
-    const c = this.copy;
-    if (scope !== 0 || c === null) return;
+    if (c === null) return;
     // Follow our own training, unless someone else trained in between (then the next lookup
     // reads the database again): the message's rows as the store now has them, since counting a
-    // message also moved the logistic weights of its tokens and the model's bias.
+    // message also moved the logistic weights of its tokens and the model's bias. A copy
+    // replaced meanwhile is left alone: its next use checks it against the store's version.
     const version = await this.store.tokenVersion(0);
-    if (version !== c.version + 1 || this.copy !== c) { this.copy = null; return; }
+    if (this.copy !== c) return;
+    if (version !== c.version + 1) { this.copy = null; return; }
     const uniq = [...new Set(tokens)];
     const [rows, totals] = await Promise.all([this.store.getTokens(0, uniq), this.store.getTotals(0)]);
-    // Read while nobody trained further (else the next lookup reads the whole database again).
-    if (this.copy !== c || (await this.store.tokenVersion(0)) !== version) { this.copy = null; return; }
+    const now = await this.store.tokenVersion(0);
+    if (this.copy !== c) return;
+    if (now !== version || c.version + 1 !== version) { this.copy = null; return; }
     for (const t of uniq) {
       const r = rows.get(t);
       c.table.set(t, r?.ham ?? 0, r?.spam ?? 0, r?.w ?? 0);

@@ -5,8 +5,8 @@ import type { TrainItem } from '../../store/types.js';
 import { logisticStep, stepScratch } from './logistic.js';
 
 /** A token's counts (and, in the global database, its logistic weight `w`); as a scope's totals,
- * the messages trained (and the logistic model's `bias`). */
-export interface TokenCounts { ham: number; spam: number; w?: number; bias?: number }
+ * the messages trained (and the logistic model's `bias` and the ham and spam it learnt from). */
+export interface TokenCounts { ham: number; spam: number; w?: number; bias?: number; lrHam?: number; lrSpam?: number }
 
 export interface TokenDb {
   /** scope 0 = global database, otherwise an account id */
@@ -167,7 +167,11 @@ export class TokenTable implements TokenLookup {
     t[k + 2] = Math.max(0, (replace ? 0 : t[k + 2]) + ham);
     t[k + 3] = Math.max(0, (replace ? 0 : t[k + 3]) + spam);
     const is = t[k + 2] > 0 || t[k + 3] > 0;
-    if (was !== is) this.live += is ? 1 : -1;
+    if (was !== is) {
+      this.live += is ? 1 : -1;
+      // A token at zero is gone, as the store deletes its row: if it comes back, it starts over.
+      if (!is) { this.weights[k >> 2] = 0; if (this.g2 !== null) this.g2[k >> 2] = 0; }
+    }
     return k;
   }
 
@@ -249,7 +253,10 @@ export class MemoryTokenDb implements TokenDb {
     for (const t of uniq) s.tokens.add(t, verdict, delta);
     s.totals[verdict] = Math.max(0, s.totals[verdict] + delta);
     // The global database's logistic model learns from each message trained (as the store's).
-    if (scope === 0 && delta > 0) s.totals.bias = s.tokens.step(uniq, verdict === 'spam', s.totals.bias ?? 0);
+    if (scope === 0 && delta > 0) {
+      s.totals.bias = s.tokens.step(uniq, verdict === 'spam', s.totals.bias ?? 0);
+      if (verdict === 'spam') s.totals.lrSpam = (s.totals.lrSpam ?? 0) + 1; else s.totals.lrHam = (s.totals.lrHam ?? 0) + 1;
+    }
   }
 
   async markTrained(scope: number, key: string, verdict: 'spam' | 'ham' | null): Promise<'spam' | 'ham' | null> {

@@ -156,7 +156,6 @@ export function judgeOptions(o: Partial<JudgeOptions> = {}, bayes = true): Judge
   };
 }
 
-/** Train a database from features (each message once). */
 /** The order to train n messages in: shuffled (the same each run). A corpus lists its ham and
  * then its spam, and the logistic model, learning from one message at a time, must meet them
  * mixed as a server does. */
@@ -170,6 +169,7 @@ export function trainingOrder(n: number, seed = 1): number[] {
   return order;
 }
 
+/** Train a database from features (each message once, in trainingOrder). */
 export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[]): MemoryTokenDb {
   const db = new MemoryTokenDb();
   for (const i of trainingOrder(features.length)) db.addSync(0, features[i].tokens, labels[i], 1);

@@ -291,12 +291,15 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   // v10: the global database's logistic-regression model beside the token counts
   // (filter/bayes/logistic.ts): each token's weight and its sum of squared gradients (AdaGrad),
-  // and the model's bias with the totals. Zero is the untrained model.
+  // and with the totals the model's bias and how many ham and spam messages it has learnt from
+  // (it speaks only after enough of each). Zero is the untrained model.
   (db) => {
     db.exec(`
       ALTER TABLE spam_tokens ADD COLUMN w REAL NOT NULL DEFAULT 0;
       ALTER TABLE spam_tokens ADD COLUMN g2 REAL NOT NULL DEFAULT 0;
       ALTER TABLE spam_totals ADD COLUMN bias REAL NOT NULL DEFAULT 0;
+      ALTER TABLE spam_totals ADD COLUMN lr_ham INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE spam_totals ADD COLUMN lr_spam INTEGER NOT NULL DEFAULT 0;
     `);
   },
 ];

@@ -21,8 +21,8 @@ export function getTokens(ctx: StoreDb, scope: number, tokens: string[]): Map<st
 }
 
 export function getTotals(ctx: StoreDb, scope: number): TokenCounts {
-  const r = ctx.get<{ ham: number; spam: number; bias: number }>('SELECT ham, spam, bias FROM spam_totals WHERE scope = ?', scope);
-  return r ? { ham: r.ham, spam: r.spam, bias: r.bias } : { ham: 0, spam: 0, bias: 0 };
+  const r = ctx.get<{ ham: number; spam: number; bias: number; lr_ham: number; lr_spam: number }>('SELECT ham, spam, bias, lr_ham, lr_spam FROM spam_totals WHERE scope = ?', scope);
+  return r ? { ham: r.ham, spam: r.spam, bias: r.bias, lrHam: r.lr_ham, lrSpam: r.lr_spam } : { ham: 0, spam: 0, bias: 0, lrHam: 0, lrSpam: 0 };
 }
 
 /** Days since 1970: the unit of a token's last-trained mark. */
@@ -43,15 +43,18 @@ function logisticTrain(ctx: StoreDb, unique: string[], spam: boolean, cache: Wei
   const { w, g2 } = stepScratch(unique.length);
   for (let i = 0; i < unique.length; i++) { const e = own.rows.get(unique[i]); w[i] = e?.[0] ?? 0; g2[i] = e?.[1] ?? 0; }
   own.bias = logisticStep(w, g2, unique.length, own.bias, spam);
+  own.steps[spam ? 1 : 0]++;
   for (let i = 0; i < unique.length; i++) own.rows.set(unique[i], [w[i], g2[i]]);
   if (cache === null) writeWeights(ctx, own);
 }
 
-interface WeightCache { rows: Map<string, [number, number]>; bias: number }
-const newWeightCache = (ctx: StoreDb): WeightCache => ({ rows: new Map(), bias: getTotals(ctx, 0).bias ?? 0 });
+/** A batch's view of the model: the rows read or stepped so far, the bias, and the ham and
+ * spam steps taken (to be added to the totals' counts). */
+interface WeightCache { rows: Map<string, [number, number]>; bias: number; steps: [number, number] }
+const newWeightCache = (ctx: StoreDb): WeightCache => ({ rows: new Map(), bias: getTotals(ctx, 0).bias ?? 0, steps: [0, 0] });
 function writeWeights(ctx: StoreDb, c: WeightCache): void {
   for (const [t, [w, g2]] of c.rows) ctx.run('UPDATE spam_tokens SET w = ?, g2 = ? WHERE scope = 0 AND token = ?', w, g2, t);
-  ctx.run('UPDATE spam_totals SET bias = ? WHERE scope = 0', c.bias);
+  ctx.run('UPDATE spam_totals SET bias = ?, lr_ham = lr_ham + ?, lr_spam = lr_spam + ? WHERE scope = 0', c.bias, c.steps[0], c.steps[1]);
 }
 
 /** Counts (delta 1) or uncounts (-1) one message's tokens; counting one in the global database is
@@ -147,51 +150,55 @@ export function markTrained(ctx: StoreDb, scope: number, key: string, verdict: S
 }
 
 /** Many messages' training in one transaction (one commit, so one fsync, for the lot), with the
- * same effect as markTrained and addTokens for each: a message trained the same way again is
- * skipped, one trained the other way is first untrained. The batch's changes are summed per
- * token first, so a token common to a hundred of its messages is written once, not a hundred
- * times. Returns how many messages changed. */
+ * same effect as markTrained and addTokens for each in turn. Messages trained for the first time
+ * (nearly all, when seeding a database) are summed per token, so a token common to a hundred of
+ * them is written once, and their logistic steps taken in order on a copy of the rows they touch;
+ * a message relabelled or forgotten first has those written, then goes through addTokens as it
+ * would alone (its uncounting may delete rows, which restarts their weights). Returns how many
+ * messages changed. */
 export function trainMessages(ctx: StoreDb, scope: number, items: readonly TrainItem[], at: Date): number {
   return ctx.tx(() => {
-    const delta = new Map<string, [number, number]>(); // token -> [ham, spam]
-    const total = [0, 0];
-    const count = (tokens: string[], verdict: SpamVerdict, d: 1 | -1) => {
-      const side = verdict === 'ham' ? 0 : 1;
-      total[side] += d;
-      for (const t of new Set(tokens)) {
-        let e = delta.get(t);
-        if (e === undefined) delta.set(t, (e = [0, 0]));
-        e[side] += d;
+    const day = dayOf(at);
+    let sum = new Map<string, [number, number]>(); // token -> [ham, spam] of the pending messages
+    let pending: TrainItem[] = [];
+    const flush = () => {
+      if (pending.length === 0) return;
+      const total = [0, 0];
+      for (const [t, [h, sp]] of sum) {
+        ctx.run('INSERT INTO spam_tokens (scope, token, ham, spam, seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(scope, token) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam, seen = max(seen, excluded.seen)', scope, t, h, sp, day);
       }
+      for (const it of pending) total[it.verdict === 'ham' ? 0 : 1]++;
+      ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
+      ctx.run('UPDATE spam_totals SET ham = ham + ?, spam = spam + ?, version = version + 1 WHERE scope = ?', total[0], total[1], scope);
+      if (scope === 0) {
+        // In the batch's order, each message stepping the model as the one before left it.
+        const cache = newWeightCache(ctx);
+        for (const it of pending) logisticTrain(ctx, [...new Set(it.tokens)], it.verdict === 'spam', cache);
+        writeWeights(ctx, cache);
+      }
+      sum = new Map();
+      pending = [];
     };
     let changed = 0;
-    const counted: TrainItem[] = []; // those counted as spam or ham: steps of the logistic model
     for (const it of items) {
       const prev = markTrained(ctx, scope, it.key, it.verdict);
       if (prev === it.verdict) continue;
-      if (prev !== null) count(it.tokens, prev, -1);
-      if (it.verdict !== null) { count(it.tokens, it.verdict, 1); counted.push(it); }
       changed++;
-    }
-    if (changed === 0) return 0;
-    const day = dayOf(at);
-    for (const [t, [h, sp]] of delta) {
-      if (h === 0 && sp === 0) continue;
-      if (h >= 0 && sp >= 0) {
-        ctx.run('INSERT INTO spam_tokens (scope, token, ham, spam, seen) VALUES (?, ?, ?, ?, ?) ON CONFLICT(scope, token) DO UPDATE SET ham = ham + excluded.ham, spam = spam + excluded.spam, seen = max(seen, excluded.seen)', scope, t, h, sp, day);
-      } else {
-        ctx.run('UPDATE spam_tokens SET ham = max(0, ham + ?), spam = max(0, spam + ?), seen = CASE WHEN ? THEN max(seen, ?) ELSE seen END WHERE scope = ? AND token = ?', h, sp, h > 0 || sp > 0 ? 1 : 0, day, scope, t);
-        ctx.run('DELETE FROM spam_tokens WHERE scope = ? AND token = ? AND ham = 0 AND spam = 0', scope, t);
+      if (prev === null && it.verdict !== null) {
+        const side = it.verdict === 'ham' ? 0 : 1;
+        for (const t of new Set(it.tokens)) {
+          let e = sum.get(t);
+          if (e === undefined) sum.set(t, (e = [0, 0]));
+          e[side]++;
+        }
+        pending.push(it);
+        continue;
       }
+      flush();
+      if (prev !== null) addTokens(ctx, scope, it.tokens, prev, -1, at);
+      if (it.verdict !== null) addTokens(ctx, scope, it.tokens, it.verdict, 1, at);
     }
-    ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
-    ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?), version = version + 1 WHERE scope = ?', total[0], total[1], scope);
-    if (scope === 0 && counted.length > 0) {
-      // In the batch's order, each message stepping the model as the one before left it.
-      const cache = newWeightCache(ctx);
-      for (const it of counted) logisticTrain(ctx, [...new Set(it.tokens)], it.verdict === 'spam', cache);
-      writeWeights(ctx, cache);
-    }
+    flush();
     return changed;
   });
 }
