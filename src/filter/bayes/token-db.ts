@@ -93,17 +93,6 @@ export class TokenTable implements TokenLookup {
     return true;
   }
 
-  /** The model's margin for a message: bias plus the weights of those of its distinct tokens the
-   * table has. */
-  margin(tokens: readonly string[], bias: number): number {
-    let z = bias;
-    for (const t of tokens) {
-      const k = this.row(t);
-      if (k >= 0) z += this.weights[k >> 2];
-    }
-    return z;
-  }
-
   /** One logistic training step on a message's distinct tokens (already counted, so present);
    * returns the new bias. */
   step(tokens: readonly string[], spam: boolean, bias: number): number {

@@ -1,6 +1,7 @@
 // The spam filter's state in SQLite: token databases, trained-message marks, message origins,
 // user reports, reputation overrides and the quarantine. Token lookups are one statement per
-// message (json_each over the token list), training one transaction per message.
+// message (json_each over the token list), training one transaction per message (or per batch:
+// trainMessages).
 import type { MessageOrigin, TrainItem, QuarantineEntry, ReputationKind, OverrideAction, ReputationOverride, SpamReport, SpamVerdict, TokenCounts, TokenSnapshot } from '../types.js';
 import type { StoreDb } from './db.js';
 import { logisticStep, stepScratch } from '../../filter/bayes/logistic.js';
