@@ -5,7 +5,7 @@
 // one threshold.
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
-import { seededRandom } from '../src/filter/eval/random.js';
+import { prng } from '../test/helpers/prng.js';
 import { classify } from '../src/filter/bayes/classifier.js';
 import { bayesPoints } from '../src/filter/verdict.js';
 import { logisticPoints } from '../src/filter/bayes/logistic.js';
@@ -33,7 +33,7 @@ export async function logisticCv(corpus: string, threads = 2): Promise<LogisticC
   ];
   const rows: LogisticCvRow[] = [];
   for (const [set, idx] of sets) {
-    const rnd = seededRandom(3);
+    const rnd = prng(3);
     const fold = idx.map(() => Math.floor(rnd() * 5));
     const base: number[] = new Array(idx.length), lr: number[] = new Array(idx.length);
     for (let k = 0; k < 5; k++) {

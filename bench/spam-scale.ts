@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, SPAM_CORPUS } from '../test/helpers/paths.js';
 import { tempDir } from '../test/helpers/system.js';
 import { readCorpus } from '../src/filter/eval/corpus.js';
-import { seededRandom } from '../src/filter/eval/random.js';
+import { prng } from '../test/helpers/prng.js';
 
 export interface SpamScaleResult {
   messages: number;
@@ -24,7 +24,7 @@ export interface SpamScaleResult {
 function makeCorpus(dir: string, n: number): void {
   const src = readCorpus(SPAM_CORPUS);
   const raw = src.map((e) => fs.readFileSync(e.file));
-  const rnd = seededRandom(1);
+  const rnd = prng(1);
   // Cubing a uniform draw gives a heavy head of frequent words and a long tail of rare ones.
   const word = () => {
     let r = Math.floor(rnd() ** 3 * 2e6), w = '';

@@ -121,13 +121,13 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
           }
         }
       });
-      if (values['exit-code'] !== true) { await checking; return 0; }
       try {
         await checking;
       } catch (e) {
+        if (values['exit-code'] !== true) throw e;
         throw Object.assign(e instanceof Error ? e : new Error(String(e)), { exitCode: EXIT_CHECK_FAILED });
       }
-      return spam ? EXIT_SPAM : 0;
+      return values['exit-code'] === true && spam ? EXIT_SPAM : 0;
     }
     case 'train': {
       if (typeof values.spam !== 'string' && typeof values.ham !== 'string') throw new UsageError('give --spam DIR and/or --ham DIR');
