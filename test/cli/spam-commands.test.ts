@@ -106,3 +106,18 @@ test('spam train and check: once per message, relabelling, accounts apart, every
   // With --exit-code a failed check has a status of its own, never 1 ("spam").
   assert.equal((await fjord('spam', 'check', '--exit-code', path.join(dir, 'absent.eml'))).code, 75);
 });
+
+test('spam train follows symbolic links to messages and folders, once each, past loops and dangling links', { skip, timeout: 60_000 }, async () => {
+  const real = folder('linked-real', 'spam', 'test', 3, 100);
+  const links = path.join(dir, 'links');
+  fs.mkdirSync(path.join(links, 'sub'), { recursive: true });
+  fs.symlinkSync(real[0], path.join(links, 'a.eml'));
+  fs.symlinkSync(real[1], path.join(links, 'sub', 'b.eml'));
+  fs.symlinkSync(path.dirname(real[2]), path.join(links, 'folder')); // all three again, through a linked folder
+  fs.symlinkSync(links, path.join(links, 'sub', 'loop'));
+  fs.symlinkSync(path.join(dir, 'nowhere.eml'), path.join(links, 'dangling.eml'));
+  const r = await runCli(['spam', 'train', '--spam', links, '--data', path.join(dir, 'links-data')]);
+  assert.equal(r.code, 0, r.stderr);
+  // 2 links + 3 files in the linked folder; the loop adds nothing, the dangling link is skipped.
+  assert.match(r.stdout, /^trained 3 of 5 messages into the global database \(now 3 spam, 0 ham\)/);
+});

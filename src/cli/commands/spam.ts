@@ -27,15 +27,25 @@ async function accountId(store: StoreLike, address: string | undefined): Promise
   return a.id;
 }
 
-/** Every regular file under dir (recursively), sorted; dot-files skipped. */
+/** Every regular file under dir (recursively), sorted; dot-files skipped. Symbolic links are
+ * followed (a corpus is often a folder of links into a mail archive), each directory walked once
+ * so a link loop ends. */
 function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a directory`);
   const out: string[] = [];
+  const walked = new Set<string>();
   const walk = (d: string) => {
+    const real = fs.realpathSync(d);
+    if (walked.has(real)) return;
+    walked.add(real);
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       if (e.name.startsWith('.')) continue;
       const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p); else if (e.isFile()) out.push(p);
+      let kind: fs.Dirent | fs.Stats = e;
+      if (e.isSymbolicLink()) {
+        try { kind = fs.statSync(p); } catch { continue; } // a dangling link: nothing to read
+      }
+      if (kind.isDirectory()) walk(p); else if (kind.isFile()) out.push(p);
     }
   };
   walk(dir);
