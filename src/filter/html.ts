@@ -144,6 +144,20 @@ function isBeacon(attrs: Attr[]): boolean {
 
 interface Frame { tag: string; hidden: boolean; bg: boolean }
 
+/** Where a script, style or xml element ends. Searched case-insensitively in place: lower-casing
+ * the whole document instead cost more than the rest of the scan when it holds characters
+ * beyond Latin-1 (curly quotes, emoji), which go through the Unicode case tables. */
+const CLOSING = { script: /<\/script/gi, style: /<\/style/gi, xml: /<\/xml/gi };
+
+/** A tag's name, matched where it starts (sticky: no slice per tag); at most 32 characters. */
+const TAG_NAME = /[a-zA-Z][a-zA-Z0-9:_-]{0,31}/y;
+
+/** May a quote after this character open an attribute value: "=" or white space (as /[=\s]/). */
+function opensValue(c: number): boolean {
+  return c === 61 || c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)
+    || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
 export function scanHtml(input: string): HtmlInfo {
   const html = input.length > MAX_INPUT ? input.slice(0, MAX_INPUT) : input;
   const info: HtmlInfo = {
@@ -155,7 +169,6 @@ export function scanHtml(input: string): HtmlInfo {
   const stack: Frame[] = [];
   let openLink: { href: string; start: number } | null = null;
   let pos = 0;
-  let lower: string | null = null;
   const n = html.length;
   const addToken = (t: string) => { if (info.tokens.size < MAX_TOKENS) info.tokens.add(t); };
   let seenVisible = false;
@@ -195,7 +208,8 @@ export function scanHtml(input: string): HtmlInfo {
     }
     const closing = c1 === '/';
     const nameStart = closing ? lt + 2 : lt + 1;
-    const nm = /^[a-zA-Z][a-zA-Z0-9:_-]*/.exec(html.slice(nameStart, nameStart + 32));
+    TAG_NAME.lastIndex = nameStart;
+    const nm = TAG_NAME.exec(html);
     if (nm === null) {
       // A bare '<' in text.
       emitText('<');
@@ -205,13 +219,13 @@ export function scanHtml(input: string): HtmlInfo {
     const tag = nm[0].toLowerCase();
     // Find the end of the tag, honouring quotes (bounded so a stray quote cannot eat the document).
     let i = nameStart + nm[0].length;
-    let quote = '';
+    let quote = 0;
     const limit = Math.min(n, i + 4096);
     for (; i < limit; i++) {
-      const ch = html[i];
-      if (quote !== '') { if (ch === quote) quote = ''; }
-      else if (ch === '"' || ch === "'") { if (/[=\s]/.test(html[i - 1] ?? '') || html[i - 1] === '=') quote = ch; }
-      else if (ch === '>') break;
+      const ch = html.charCodeAt(i);
+      if (quote !== 0) { if (ch === quote) quote = 0; }
+      else if (ch === 34 || ch === 39) { if (i > 0 && opensValue(html.charCodeAt(i - 1))) quote = ch; } // " or '
+      else if (ch === 62) break; // >
     }
     const tagEnd = Math.min(i, n);
     pos = tagEnd + 1;
@@ -259,9 +273,9 @@ export function scanHtml(input: string): HtmlInfo {
     if (tag === 'script' || tag === 'style' || tag === 'xml') {
       // JSON-LD (schema.org actions that mail programs show as buttons) is data, not a program.
       if (tag === 'script' && !attrs.some((a) => a.name === 'type' && /json/i.test(a.value))) info.script = true;
-      if (lower === null) lower = html.toLowerCase();
-      const close = lower.indexOf(`</${tag}`, pos);
-      pos = close < 0 ? n : close;
+      const end = CLOSING[tag as 'script' | 'style' | 'xml'];
+      end.lastIndex = pos;
+      pos = end.exec(html)?.index ?? n;
       continue;
     }
     if (!VOID.has(tag) && html[tagEnd - 1] !== '/') {

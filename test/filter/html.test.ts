@@ -30,3 +30,17 @@ test('a 1x1 read beacon is not an image; JSON-LD is not a script', () => {
   assert.equal(scanHtml('<script>alert(1)</script>').script, true);
   assert.equal(scanHtml('<script type="text/javascript">x()</script>').script, true);
 });
+
+test('style, script and xml content is skipped to its closing tag, in any case', () => {
+  const h = scanHtml('<STYLE>.a{color:red} p { x: "<b>" }</Style><p>Visible “text” ✓</p><SCRIPT>var hidden = "words";</sCrIpT><xml><o:p>office</o:p></XML><p>after</p>');
+  assert.match(h.text, /Visible “text” ✓/);
+  assert.match(h.text, /after/);
+  assert.doesNotMatch(h.text, /color|hidden|office/);
+  assert.equal(h.script, true);
+  // An unclosed style swallows the rest, as a browser does.
+  assert.doesNotMatch(scanHtml('<p>shown</p><style>p{} <p>never shown</p>').text, /never/);
+  // Text beyond Latin-1 around many style blocks: each is skipped where it ends.
+  const r = scanHtml('<p>’ ✓ ünïcödé</p><style>.c{margin:0}</style>'.repeat(500));
+  assert.equal(r.text.split('ünïcödé').length, 501);
+  assert.doesNotMatch(r.text, /margin/);
+});
