@@ -81,7 +81,7 @@ if (!only || only === 'spam-scale') {
 if (only === 'spam-logistic') {
   // 5-fold CV within each corpus generation and on all of it: missed spam at k junked ham.
   const rows = await logisticCv(SPAM_CORPUS);
-  for (const r of rows) console.log(`${r.set} (${r.ham} ham, ${r.spam} spam): missed spam at ${r.atFp.join('/')} junked ham: ${r.without.join('/')} without the logistic model, ${r.withModel.join('/')} with it`);
+  for (const r of rows) console.log(`${r.set} (${r.ham} ham, ${r.spam} spam): missed spam at ${r.atFp.join('/')} junked ham: ${r.without.join('/')} without the logistic model, ${r.beside.join('/')} with it beside rules and Bayes, ${r.withModel.join('/')} learning what they miss`);
   results.spamLogistic = rows;
 }
 

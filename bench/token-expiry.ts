@@ -42,7 +42,7 @@ export async function benchTokenExpiry(days = 50, perDay = 50_000): Promise<Expi
     for (let d = 0; d < days; d++) {
       for (let m = 0; m < perDay / 5000; m++) {
         const tokens = Array.from({ length: 5000 }, (_, i) => `bi:w${d}x${m} t${i}`);
-        await store.addTokens(0, tokens, m % 2 ? 'ham' : 'spam', 1, new Date(Date.now() - (days - d) * 86_400_000));
+        await store.addTokens(0, tokens, m % 2 ? 'ham' : 'spam', 1, 0, new Date(Date.now() - (days - d) * 86_400_000));
       }
     }
     const tokens = days * perDay;

@@ -67,6 +67,19 @@ export function bayesSignal(r: BayesResult | null, m: BayesPoints = DEFAULT_BAYE
   return [bayes, { name: 'LOGREG', score: logisticPoints(r.margin, lr), detail: `z=${r.margin.toFixed(3)}` }];
 }
 
+/** The log-odds the content signals give a message, as the prior of the logistic model's step
+ * when it trains on it: one unit per point of the rules and of Bayes (the global database; null
+ * before it is trained enough). The model then learns what these miss (logistic.ts). */
+export function trainingPrior(ruleScore: number, bayes: BayesResult | null, m: BayesPoints = DEFAULT_BAYES_POINTS): number {
+  return ruleScore + (bayes === null ? 0 : bayesPoints(bayes.probability, m));
+}
+
+/** The rules that fired, as tokens of the logistic model ("rule:NAME"; the Bayes classifier
+ * leaves them out): it learns how far each rule is to be trusted on the provider's mail. */
+export function ruleTokens(hits: readonly { name: string }[]): string[] {
+  return hits.map((h) => `rule:${h.name}`);
+}
+
 export function ruleSignals(r: RuleResult): Signal[] {
   return r.hits.map((h) => ({ name: h.name, score: h.score, detail: h.description, ...(h.refuse ? { refuse: true } : {}) }));
 }
@@ -108,11 +121,16 @@ export class ContentFilter {
   analyse(raw: Buffer, parsed: ParsedMessage): ContentAnalysis {
     const view = viewMessage(raw, parsed);
     const r = this.rules.evaluate(view);
-    return { rules: ruleSignals(r), tokens: tokenizeView(view, this.tokenizeOptions), refuse: r.refuse };
+    return { rules: ruleSignals(r), tokens: [...tokenizeView(view, this.tokenizeOptions), ...ruleTokens(r.hits)], refuse: r.refuse };
   }
 
-  tokens(raw: Buffer, parsed: ParsedMessage): string[] {
-    return tokenizeView(viewMessage(raw, parsed), this.tokenizeOptions);
+  /** What training on a message needs: its tokens and the prior of the logistic model's step
+   * (the rules' points and the global Bayes points it gets now). */
+  async trainingItem(raw: Buffer, parsed: ParsedMessage): Promise<{ tokens: string[]; prior: number }> {
+    const a = this.analyse(raw, parsed);
+    let ruleScore = 0;
+    for (const r of a.rules) ruleScore += r.score;
+    return { tokens: a.tokens, prior: trainingPrior(ruleScore, await this.classifier.score(a.tokens, null), this.points) };
   }
 
   /** The Bayes signal: global database, sharpened by the account's own when given. */
@@ -129,7 +147,8 @@ export class ContentFilter {
   /** Junk feedback: trains the account's database and the global one, once per message key. */
   async learn(accountId: number, key: string, raw: Buffer, parsed: ParsedMessage, verdict: 'spam' | 'ham'): Promise<void> {
     const scopes = accountId > 0 ? [0, accountId] : [0];
-    await this.classifier.learn(key, this.tokens(raw, parsed), verdict, scopes);
+    const t = await this.trainingItem(raw, parsed);
+    await this.classifier.learn(key, t.tokens, verdict, scopes, t.prior);
   }
 }
 

@@ -126,7 +126,9 @@ export interface TokenCounts {
 
 /** One message to train: its key (each message counts once per scope), tokens and verdict (null:
  * forget it). */
-export interface TrainItem { key: string; tokens: string[]; verdict: SpamVerdict | null }
+/** One message to train: its tokens, and for the global logistic model the log-odds the other
+ * signals gave it (trainingPrior in filter/verdict.ts; 0 when absent). */
+export interface TrainItem { key: string; tokens: string[]; verdict: SpamVerdict | null; prior?: number }
 
 /** What a snapshot of a token database read: its totals, version and number of tokens. */
 export interface TokenSnapshot { totals: TokenCounts; version: number; tokens: number }
@@ -410,7 +412,7 @@ export interface Store {
   /** Messages trained as ham and as spam in the scope. */
   getTotals(scope: number): Promise<TokenCounts>;
   /** Adds (delta 1) or removes (delta -1) one message's tokens, and counts the message. */
-  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at?: Date): Promise<void>;
+  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, prior?: number, at?: Date): Promise<void>;
   /** Records that message `key` is now trained as verdict (null: untrained) in the scope and
    * returns how it was trained before, so that each message counts once. */
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null>;

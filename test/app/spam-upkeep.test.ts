@@ -16,7 +16,7 @@ test('a starting server deletes reports past their weight and shrinks an oversiz
     const report = { accountId: 1, verdict: 'spam' as const, ip: '192.0.2.7', mailFromDomain: 'spam.test', fromDomain: 'spam.test', dkimDomain: null };
     await store.putSpamReport({ ...report, emailKey: 'old', at: new Date(Date.now() - 400 * DAY) });
     await store.putSpamReport({ ...report, emailKey: 'recent', at: new Date(Date.now() - 2 * DAY) });
-    await store.addTokens(9, Array.from({ length: 1500 }, (_, i) => `old${i}`), 'spam', 1, new Date(Date.now() - 20 * DAY));
+    await store.addTokens(9, Array.from({ length: 1500 }, (_, i) => `old${i}`), 'spam', 1, 0, new Date(Date.now() - 20 * DAY));
     await store.addTokens(9, Array.from({ length: 500 }, (_, i) => `new${i}`), 'ham', 1);
     await store.close();
     fs.writeFileSync(path.join(data, 'config.json'), JSON.stringify({ spam: { bayes: { maxAccountTokens: 1000 } } }));

@@ -34,7 +34,7 @@ test('config: defaults, the data folder file, then command-line overrides', () =
 });
 
 test('config: spam.bayes token limits', () => {
-  assert.deepEqual(parseSpamConfig({}).bayes, { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000, logisticScale: 0.5 });
+  assert.deepEqual(parseSpamConfig({}).bayes, { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000, logisticScale: 1 });
   assert.deepEqual(parseSpamConfig({ bayes: { maxAccountTokens: 50_000, logisticScale: 0 } }).bayes, { maxGlobalTokens: 2_000_000, maxAccountTokens: 50_000, logisticScale: 0 });
   assert.throws(() => parseSpamConfig({ bayes: { logisticScale: -0.5 } }), /spam\.bayes\.logisticScale must be zero or positive/);
   assert.throws(() => parseSpamConfig({ bayes: { maxGlobalTokens: 10 } }), /at least 1000/);

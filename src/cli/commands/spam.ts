@@ -9,6 +9,7 @@ import { parseMessage } from '../../mime/index.js';
 import { ContentFilter, decide, DEFAULT_THRESHOLDS } from '../../filter/verdict.js';
 import { runEval, formatEval, defaultThreads, trainingOrder } from '../../filter/eval/evaluate.js';
 import { DEFAULT_LOGISTIC_POINTS } from '../../filter/bayes/logistic.js';
+import type { TrainItem } from '../../store/types.js';
 
 export const usage = `fjord spam check FILE...|- [--account ADDRESS] [--json] [--exit-code]
 fjord spam train --spam DIR --ham DIR [--account ADDRESS]
@@ -153,13 +154,15 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
         const scope = account ?? 0;
         let changed = 0;
         // Committed TRAIN_BATCH messages at a time: one transaction a message spent most of a
-        // corpus's training waiting for its commits.
+        // corpus's training waiting for its commits. (So the logistic model's priors are those
+        // of the database as the batch began.)
         for (let i = 0; i < sets.length; i += TRAIN_BATCH) {
-          const batch = mixed.slice(i, i + TRAIN_BATCH).map(([file, verdict]) => {
+          const batch: TrainItem[] = [];
+          for (const [file, verdict] of mixed.slice(i, i + TRAIN_BATCH)) {
             const raw = fs.readFileSync(file);
             const key = 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex');
-            return { key, tokens: filter.tokens(raw, parseMessage(raw)), verdict };
-          });
+            batch.push({ key, verdict, ...(await filter.trainingItem(raw, parseMessage(raw))) });
+          }
           changed += await filter.classifier.learnMany(batch, scope);
         }
         const totals = await store.getTotals(scope);

@@ -53,10 +53,11 @@ export interface BayesOptions {
  * 2,904: 101/72/51 without caps, 71/44/38 with. Trained on one generation of the corpus and
  * judging the other (bench/spam-shift.ts), with these caps and the points offset of verdict.ts
  * false positives fell from 149 and 180 to 16 and 116, and missed spam from 171 and 41 to 164
- * and 30. */
+ * and 30. The rules' hits ("rule:NAME", ruleTokens in verdict.ts) are tokens for the logistic
+ * model only: the rules already score them. */
 export const DEFAULT_BAYES: BayesOptions = {
   strength: 0.45, unknown: 0.5, minDev: 0.1, maxClues: 40, userPrior: 10, minTrained: 20, logisticMinTrained: 200,
-  familyCaps: { html: 1, fact: 1, has: 2, part: 0, ct: 0, mime: 0 },
+  familyCaps: { html: 1, fact: 1, has: 2, part: 0, ct: 0, mime: 0, rule: 0 },
 };
 
 export interface BayesResult {
@@ -308,16 +309,18 @@ export class BayesClassifier {
 
   /**
    * Train message `key` once per scope. The same verdict again is a no-op; the opposite verdict
-   * first removes the earlier training; null forgets the message. Returns the scopes changed.
+   * first removes the earlier training; null forgets the message. `prior`: the log-odds the
+   * other signals give the message, for the global logistic model (trainingPrior in verdict.ts).
+   * Returns the scopes changed.
    */
-  async learn(key: string, tokens: string[], verdict: 'spam' | 'ham' | null, scopes: number[]): Promise<number[]> {
+  async learn(key: string, tokens: string[], verdict: 'spam' | 'ham' | null, scopes: number[], prior = 0): Promise<number[]> {
     const changed: number[] = [];
     const uniq = [...new Set(tokens)];
     for (const scope of scopes) {
       const prev = await this.db.markTrained(scope, key, verdict);
       if (prev === verdict) continue;
       if (prev !== null) await this.db.addTokens(scope, uniq, prev, -1);
-      if (verdict !== null) await this.db.addTokens(scope, uniq, verdict, 1);
+      if (verdict !== null) await this.db.addTokens(scope, uniq, verdict, 1, prior);
       changed.push(scope);
     }
     return changed;
@@ -330,7 +333,7 @@ export class BayesClassifier {
     const uniq = items.map((it) => ({ ...it, tokens: [...new Set(it.tokens)] }));
     if (this.db.trainMessages !== undefined) return this.db.trainMessages(scope, uniq);
     let changed = 0;
-    for (const it of uniq) if ((await this.learn(it.key, it.tokens, it.verdict, [scope])).length > 0) changed++;
+    for (const it of uniq) if ((await this.learn(it.key, it.tokens, it.verdict, [scope], it.prior ?? 0)).length > 0) changed++;
     return changed;
   }
 }

@@ -75,12 +75,12 @@ export class CachedTokenDb implements TokenDb {
     return c === null ? this.store.getTotals(scope) : { ...c.totals };
   }
 
-  async addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): Promise<void> {
+  async addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1, prior = 0): Promise<void> {
     // The copy as it was before our write: only if the store then moved by exactly our write can
     // the copy follow it (taken after the write, a copy reloaded meanwhile, which may already
     // hold it, would be stepped over another process's training).
     const c = scope === 0 ? this.copy : null;
-    await this.store.addTokens(scope, tokens, verdict, delta);
+    await this.store.addTokens(scope, tokens, verdict, delta, prior);
     if (c === null) return;
     // Follow our own training, unless someone else trained in between (then the next lookup
     // reads the database again): the message's rows as the store now has them, since counting a

@@ -13,8 +13,10 @@ export interface TokenDb {
   getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>>;
   /** Messages trained as ham / spam. */
   getTotals(scope: number): Promise<TokenCounts>;
-  /** Adds (delta 1) or removes (delta -1) one message's tokens; also adjusts the totals. */
-  addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): Promise<void>;
+  /** Adds (delta 1) or removes (delta -1) one message's tokens; also adjusts the totals. Counting
+   * into the global database is also a step of its logistic model, from `prior` (the log-odds the
+   * other signals give the message; 0 when absent). */
+  addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1, prior?: number): Promise<void>;
   /** Records that message `key` was trained as verdict in scope; returns the previous verdict or null. */
   markTrained(scope: number, key: string, verdict: 'spam' | 'ham' | null): Promise<'spam' | 'ham' | null>;
   /** Optional: many messages' training committed at once (the store's one transaction); returns
@@ -93,9 +95,9 @@ export class TokenTable implements TokenLookup {
     return true;
   }
 
-  /** One logistic training step on a message's distinct tokens (already counted, so present);
-   * returns the new bias. */
-  step(tokens: readonly string[], spam: boolean, bias: number): number {
+  /** One logistic training step on a message's distinct tokens (already counted, so present),
+   * from the other signals' log-odds `prior`; returns the new bias. */
+  step(tokens: readonly string[], spam: boolean, bias: number, prior = 0): number {
     const g2 = (this.g2 ??= new Float64Array(this.weights.length));
     const slots: number[] = [];
     for (const t of tokens) {
@@ -104,7 +106,7 @@ export class TokenTable implements TokenLookup {
     }
     const { w, g2: sg } = stepScratch(slots.length);
     for (let i = 0; i < slots.length; i++) { w[i] = this.weights[slots[i]]; sg[i] = g2[slots[i]]; }
-    const b = logisticStep(w, sg, slots.length, bias, spam);
+    const b = logisticStep(w, sg, slots.length, bias, spam, prior);
     for (let i = 0; i < slots.length; i++) { this.weights[slots[i]] = w[i]; g2[slots[i]] = sg[i]; }
     return b;
   }
@@ -232,18 +234,18 @@ export class MemoryTokenDb implements TokenDb {
     return { ...this.scope(scope).totals };
   }
 
-  async addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): Promise<void> {
-    this.addSync(scope, tokens, verdict, delta);
+  async addTokens(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1, prior = 0): Promise<void> {
+    this.addSync(scope, tokens, verdict, delta, prior);
   }
 
-  addSync(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1): void {
+  addSync(scope: number, tokens: string[], verdict: 'spam' | 'ham', delta: 1 | -1, prior = 0): void {
     const s = this.scope(scope);
     const uniq = [...new Set(tokens)];
     for (const t of uniq) s.tokens.add(t, verdict, delta);
     s.totals[verdict] = Math.max(0, s.totals[verdict] + delta);
     // The global database's logistic model learns from each message trained (as the store's).
     if (scope === 0 && delta > 0) {
-      s.totals.bias = s.tokens.step(uniq, verdict === 'spam', s.totals.bias ?? 0);
+      s.totals.bias = s.tokens.step(uniq, verdict === 'spam', s.totals.bias ?? 0, prior);
       if (verdict === 'spam') s.totals.lrSpam = (s.totals.lrSpam ?? 0) + 1; else s.totals.lrHam = (s.totals.lrHam ?? 0) + 1;
     }
   }

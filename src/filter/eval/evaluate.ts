@@ -10,10 +10,10 @@ import { seededRandom } from './random.js';
 import { messageFeatures, judge, type JudgeOptions, type Judged, type MessageFeatures } from './features.js';
 import type { WorkerRequest, WorkerSetup } from './worker.js';
 import { MemoryTokenDb } from '../bayes/token-db.js';
-import { DEFAULT_BAYES } from '../bayes/classifier.js';
+import { DEFAULT_BAYES, classify, type BayesOptions } from '../bayes/classifier.js';
 import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../bayes/tokenize.js';
 import { RuleSet, defaultRules } from '../rules/engine.js';
-import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../verdict.js';
+import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, trainingPrior, type BayesPoints } from '../verdict.js';
 
 export interface EvalOptions {
   corpus: string;
@@ -169,10 +169,17 @@ export function trainingOrder(n: number, seed = 1): number[] {
   return order;
 }
 
+/** Counts one message into the global database, its logistic step from the prior the rules and
+ * the database as it stands give it (as the server's ContentFilter.trainingItem). */
+export function trainOne(db: MemoryTokenDb, f: MessageFeatures, label: 'ham' | 'spam', bayes: BayesOptions = DEFAULT_BAYES, points: BayesPoints = DEFAULT_BAYES_POINTS): void {
+  const r = classify(f.tokens, { counts: db.countsSync(0), totals: db.totalsSync(0) }, null, bayes);
+  db.addSync(0, f.tokens, label, 1, trainingPrior(f.ruleScore, r, points));
+}
+
 /** Train a database from features (each message once, in trainingOrder). */
 export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[]): MemoryTokenDb {
   const db = new MemoryTokenDb();
-  for (const i of trainingOrder(features.length)) db.addSync(0, features[i].tokens, labels[i], 1);
+  for (const i of trainingOrder(features.length)) trainOne(db, features[i], labels[i]);
   return db;
 }
 
@@ -227,8 +234,8 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
       const t0 = performance.now();
       const trained = new MemoryTokenDb();
       const order = trainingOrder(train.length).map((i) => train[i]);
-      await pool.each<MessageFeatures>({ op: 'features', files: order.map((e) => e.file), rules: false },
-        (f, i) => trained.addSync(0, f.tokens, order[i].label, 1));
+      await pool.each<MessageFeatures>({ op: 'features', files: order.map((e) => e.file), rules: true },
+        (f, i) => trainOne(trained, f, order[i].label, setup.judge.bayes ?? DEFAULT_BAYES, setup.judge.points));
       db = trained;
       await pool.load(db);
       trainSeconds = (performance.now() - t0) / 1000;

@@ -6,7 +6,7 @@ import type { RuleSet } from '../rules/engine.js';
 import { tokenizeView, type TokenizeOptions } from '../bayes/tokenize.js';
 import { classify, type BayesOptions } from '../bayes/classifier.js';
 import type { MemoryTokenDb } from '../bayes/token-db.js';
-import { bayesSignal, decide, ruleSignals, type BayesPoints, type Thresholds, type Signal } from '../verdict.js';
+import { bayesSignal, decide, ruleSignals, ruleTokens, type BayesPoints, type Thresholds, type Signal } from '../verdict.js';
 
 export interface MessageFeatures {
   tokens: string[];
@@ -15,12 +15,14 @@ export interface MessageFeatures {
   refuse: boolean;
 }
 
+/** Tokens (with the rules' hits as tokens, as the server's ContentFilter.analyse) and rules. */
 export function messageFeatures(raw: Buffer, rules: RuleSet, tok: TokenizeOptions, withTokens = true, withRules = true): MessageFeatures {
   const parsed = parseMessage(raw);
   const view = viewMessage(raw, parsed);
   const tokens = withTokens ? tokenizeView(view, tok) : [];
   if (!withRules) return { tokens, rules: [], ruleScore: 0, refuse: false };
   const r = rules.evaluate(view);
+  if (withTokens) tokens.push(...ruleTokens(r.hits));
   return { tokens, rules: ruleSignals(r), ruleScore: r.score, refuse: r.refuse };
 }
 

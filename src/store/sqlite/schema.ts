@@ -302,6 +302,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE spam_totals ADD COLUMN lr_spam INTEGER NOT NULL DEFAULT 0;
     `);
   },
+  // v11: the logistic model now learns a correction to the rules' and Bayes's points, from the
+  // rules' hits as tokens too (logistic.ts), and its points are read that way: weights learnt
+  // as a model of their own would be read wrongly, so it starts again (and keeps silent until
+  // it has learnt from enough messages again).
+  (db) => {
+    db.exec(`
+      UPDATE spam_tokens SET w = 0, g2 = 0 WHERE w != 0 OR g2 != 0;
+      UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0;
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -33,7 +33,7 @@ export const dayOf = (d: Date): number => Math.floor(d.getTime() / 86_400_000);
  * message was just counted), inside the caller's transaction. `cache` carries a batch's weights
  * from one message to the next, so each token's row is read once per batch; without it they are
  * written at once. */
-function logisticTrain(ctx: StoreDb, unique: string[], spam: boolean, cache: WeightCache | null): void {
+function logisticTrain(ctx: StoreDb, unique: string[], spam: boolean, prior: number, cache: WeightCache | null): void {
   const own = cache ?? newWeightCache(ctx);
   const missing = unique.filter((t) => !own.rows.has(t));
   for (let i = 0; i < missing.length; i += LOOKUP_BATCH) {
@@ -43,7 +43,7 @@ function logisticTrain(ctx: StoreDb, unique: string[], spam: boolean, cache: Wei
   }
   const { w, g2 } = stepScratch(unique.length);
   for (let i = 0; i < unique.length; i++) { const e = own.rows.get(unique[i]); w[i] = e?.[0] ?? 0; g2[i] = e?.[1] ?? 0; }
-  own.bias = logisticStep(w, g2, unique.length, own.bias, spam);
+  own.bias = logisticStep(w, g2, unique.length, own.bias, spam, prior);
   own.steps[spam ? 1 : 0]++;
   for (let i = 0; i < unique.length; i++) own.rows.set(unique[i], [w[i], g2[i]]);
   if (cache === null) writeWeights(ctx, own);
@@ -61,7 +61,7 @@ function writeWeights(ctx: StoreDb, c: WeightCache): void {
 /** Counts (delta 1) or uncounts (-1) one message's tokens; counting one in the global database is
  * also a training step of its logistic model (uncounting leaves the model: a relabelled message
  * is then counted, and stepped, the other way). */
-export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at: Date): void {
+export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at: Date, prior = 0): void {
   const unique = Array.from(new Set(tokens));
   const h = verdict === 'ham' ? delta : 0;
   const s = verdict === 'spam' ? delta : 0;
@@ -77,7 +77,7 @@ export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict
     }
     ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
     ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?), version = version + 1 WHERE scope = ?', h, s, scope);
-    if (scope === 0 && delta > 0) logisticTrain(ctx, unique, verdict === 'spam', null);
+    if (scope === 0 && delta > 0) logisticTrain(ctx, unique, verdict === 'spam', prior, null);
   });
 }
 
@@ -174,7 +174,7 @@ export function trainMessages(ctx: StoreDb, scope: number, items: readonly Train
       if (scope === 0) {
         // In the batch's order, each message stepping the model as the one before left it.
         const cache = newWeightCache(ctx);
-        for (const it of pending) logisticTrain(ctx, [...new Set(it.tokens)], it.verdict === 'spam', cache);
+        for (const it of pending) logisticTrain(ctx, [...new Set(it.tokens)], it.verdict === 'spam', it.prior ?? 0, cache);
         writeWeights(ctx, cache);
       }
       sum = new Map();
@@ -197,7 +197,7 @@ export function trainMessages(ctx: StoreDb, scope: number, items: readonly Train
       }
       flush();
       if (prev !== null) addTokens(ctx, scope, it.tokens, prev, -1, at);
-      if (it.verdict !== null) addTokens(ctx, scope, it.tokens, it.verdict, 1, at);
+      if (it.verdict !== null) addTokens(ctx, scope, it.tokens, it.verdict, 1, at, it.prior ?? 0);
     }
     flush();
     return changed;

@@ -241,8 +241,8 @@ export class SqliteStore implements Store {
   }
   getTokens(scope: number, tokens: string[]): Promise<Map<string, TokenCounts>> { return this.sync(() => spam.getTokens(this.ctx, scope, tokens)); }
   getTotals(scope: number): Promise<TokenCounts> { return this.sync(() => spam.getTotals(this.ctx, scope)); }
-  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at = new Date()): Promise<void> {
-    return this.sync(() => spam.addTokens(this.ctx, scope, tokens, verdict, delta, at));
+  addTokens(scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, prior = 0, at = new Date()): Promise<void> {
+    return this.sync(() => spam.addTokens(this.ctx, scope, tokens, verdict, delta, at, prior));
   }
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null> {
     return this.sync(() => spam.markTrained(this.ctx, scope, key, verdict));

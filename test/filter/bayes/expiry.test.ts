@@ -37,11 +37,11 @@ test('expireTokens: oldest days first, the rarest first within the day where it 
     const oldCommon = Array.from({ length: 1000 }, (_, i) => `oc${i}`); // 100 days ago, three times
     const mid = Array.from({ length: 6000 }, (_, i) => `mid${i}`); // 30 days ago
     const recent = Array.from({ length: 3000 }, (_, i) => `new${i}`); // today
-    for (let i = 0; i < 3; i++) await store.addTokens(5, [...oldCommon, 'again'], 'spam', 1, daysAgo(100));
-    await store.addTokens(5, old, 'ham', 1, daysAgo(100));
-    await store.addTokens(5, mid, 'spam', 1, daysAgo(30));
+    for (let i = 0; i < 3; i++) await store.addTokens(5, [...oldCommon, 'again'], 'spam', 1, 0, daysAgo(100));
+    await store.addTokens(5, old, 'ham', 1, 0, daysAgo(100));
+    await store.addTokens(5, mid, 'spam', 1, 0, daysAgo(30));
     await store.addTokens(5, [...recent, 'again'], 'ham', 1); // 'again' is seen today, so it stays
-    await store.addTokens(6, ['elsewhere'], 'spam', 1, daysAgo(400));
+    await store.addTokens(6, ['elsewhere'], 'spam', 1, 0, daysAgo(400));
     const total = old.length + oldCommon.length + mid.length + recent.length + 1;
     const totals = await store.getTotals(5);
     const v0 = await store.tokenVersion(5);
@@ -73,7 +73,7 @@ test('expireTokens: oldest days first, the rarest first within the day where it 
 test('TokenExpiry: holds the global and account databases to their limits, and rechecks only those trained since, across restarts', () =>
   withStore(async (store) => {
     const t = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
-    await store.addTokens(0, t('g', 3000), 'spam', 1, daysAgo(10));
+    await store.addTokens(0, t('g', 3000), 'spam', 1, 0, daysAgo(10));
     await store.addTokens(0, t('G', 1000), 'ham', 1);
     await store.addTokens(7, t('a', 1500), 'ham', 1);
     await store.addTokens(8, t('b', 500), 'ham', 1);
@@ -102,7 +102,7 @@ test('TokenExpiry: holds the global and account databases to their limits, and r
 test('expireTokens: stopped midway it keeps what it dropped dropped, tells copies to reload, and finishes on the next run; training meanwhile is kept', () =>
   withStore(async (store) => {
     const t = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
-    await store.addTokens(0, t('old', 20_000), 'spam', 1, daysAgo(5));
+    await store.addTokens(0, t('old', 20_000), 'spam', 1, 0, daysAgo(5));
     const v0 = await store.tokenVersion(0);
     const stop = new AbortController();
     const run = store.expireTokens(0, 10_000, 4000, stop.signal);
@@ -130,7 +130,7 @@ test('expireTokens: stopped midway it keeps what it dropped dropped, tells copie
 test('token cache: follows an expiry, and copies a database again once it shrank below the bound', () =>
   withStore(async (store) => {
     const t = (p: string, n: number) => Array.from({ length: n }, (_, i) => `${p}${i}`);
-    await store.addTokens(0, t('old', 3000), 'spam', 1, daysAgo(50));
+    await store.addTokens(0, t('old', 3000), 'spam', 1, 0, daysAgo(50));
     await store.addTokens(0, t('new', 500), 'ham', 1);
     const cache = new CachedTokenDb(store, { maxTokens: 2000, retryMs: 0 });
     assert.equal((await cache.getTokens(0, ['old1', 'new1'])).size, 2, 'too big: answered by the store');
@@ -142,7 +142,7 @@ test('token cache: follows an expiry, and copies a database again once it shrank
     assert.equal((await cache.getTokens(0, ask)).size, 1001);
     assert.equal(cache.loads, 2);
     // A held copy sees a later expiry (the version moved) and reads the database again.
-    await store.addTokens(0, t('more', 300), 'ham', 1, daysAgo(1));
+    await store.addTokens(0, t('more', 300), 'ham', 1, 0, daysAgo(1));
     await cache.getTokens(0, ['more1']);
     assert.equal(cache.loads, 3);
     const [r] = await new TokenExpiry(store, { global: 1700, account: 1000 }).run();
@@ -163,7 +163,7 @@ test('upgrade: tokens of a database from before expiry count as trained on the d
     db.close();
     const store = await openStore({ dataDir: dir });
     try {
-      await store.addTokens(0, ['older'], 'spam', 1, daysAgo(3));
+      await store.addTokens(0, ['older'], 'spam', 1, 0, daysAgo(3));
       // Limit 1: the token trained three days ago goes, the one from before the upgrade stays.
       assert.deepEqual(await store.expireTokens(0, 1, 1), { tokens: 1, removed: 1 });
       assert.deepEqual([...(await store.getTokens(0, ['kept', 'older'])).keys()], ['kept']);

@@ -1,13 +1,16 @@
-// The logistic model beside the Bayes counts: its training step, that the store and the
-// in-memory database (evaluation) train it alike, that only the global database has one, and
-// that it reaches the verdict as the LOGREG signal.
+// The logistic model beside the Bayes counts: its training step (from the prior the other
+// signals give a message), that the store and the in-memory database (evaluation) train it
+// alike, that only the global database has one, that a report trains it from the rules' and
+// Bayes's points with the rules as tokens, and that it reaches the verdict as LOGREG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { logisticStep, logisticPoints, DEFAULT_LOGISTIC_POINTS } from '../../../src/filter/bayes/logistic.js';
 import { MemoryTokenDb } from '../../../src/filter/bayes/token-db.js';
 import { BayesClassifier, classify, DEFAULT_BAYES } from '../../../src/filter/bayes/classifier.js';
-import { bayesSignal } from '../../../src/filter/verdict.js';
+import { bayesSignal, bayesPoints, ContentFilter } from '../../../src/filter/verdict.js';
+import { parseMessage } from '../../../src/mime/index.js';
+import { msg } from '../helpers-msg.js';
 import { openStore } from '../../../src/store/index.js';
 import { tempDir } from '../../helpers/system.js';
 
@@ -24,6 +27,20 @@ test('logisticStep: moves the margin toward the label', () => {
   assert.ok(w.every(Number.isFinite) && g2.every((x) => x > 0));
 });
 
+test('logisticStep learns what the prior misses: a spam the other signals call spam teaches little, one they call ham teaches much', () => {
+  // After a first step (AdaGrad's first step on a token is full-size whatever its gradient),
+  // how far a second spam moves the margin, by the prior the other signals gave it.
+  const moved = (prior: number) => {
+    const w = new Float64Array(3), g2 = new Float64Array(3);
+    let b = logisticStep(w, g2, 3, 0, true);
+    const before = margin(w, 3, b);
+    b = logisticStep(w, g2, 3, b, true, prior);
+    return margin(w, 3, b) - before;
+  };
+  assert.ok(moved(8) > 0 && moved(8) < 0.01, `settled already: ${moved(8)}`);
+  assert.ok(moved(-8) > moved(0) && moved(0) > moved(8), `${moved(-8)} > ${moved(0)} > ${moved(8)}`);
+});
+
 test('logisticPoints: scaled, clamped, offset', () => {
   const { scale, cap, offset } = DEFAULT_LOGISTIC_POINTS;
   assert.equal(logisticPoints(0), Math.round(offset * 100) / 100);
@@ -32,11 +49,12 @@ test('logisticPoints: scaled, clamped, offset', () => {
   assert.ok(logisticPoints(1) > logisticPoints(0.5));
 });
 
-/** Spam and ham messages of a toy vocabulary, interleaved. */
-function messages(n: number): { key: string; tokens: string[]; verdict: 'spam' | 'ham' }[] {
+/** Spam and ham messages of a toy vocabulary, interleaved, with the priors (log-odds) other
+ * signals might have given them. */
+function messages(n: number): { key: string; tokens: string[]; verdict: 'spam' | 'ham'; prior: number }[] {
   return Array.from({ length: n }, (_, i) => i % 2 === 0
-    ? { key: `s${i}`, tokens: ['cheap', 'pills', `x${i % 7}`, 'common'], verdict: 'spam' as const }
-    : { key: `h${i}`, tokens: ['meeting', 'agenda', `x${i % 5}`, 'common'], verdict: 'ham' as const });
+    ? { key: `s${i}`, tokens: ['cheap', 'pills', `x${i % 7}`, 'common'], verdict: 'spam' as const, prior: (i % 3) - 1 }
+    : { key: `h${i}`, tokens: ['meeting', 'agenda', `x${i % 5}`, 'common'], verdict: 'ham' as const, prior: (i % 4) - 2 });
 }
 
 test('the store and the in-memory database train the same model, in the global database only', async () => {
@@ -46,9 +64,9 @@ test('the store and the in-memory database train the same model, in the global d
     const mem = new MemoryTokenDb();
     const msgs = messages(60);
     // The store one message at a time and in batches; memory one at a time.
-    for (const m of msgs.slice(0, 30)) { await store.markTrained(0, m.key, m.verdict); await store.addTokens(0, m.tokens, m.verdict, 1); }
+    for (const m of msgs.slice(0, 30)) { await store.markTrained(0, m.key, m.verdict); await store.addTokens(0, m.tokens, m.verdict, 1, m.prior); }
     await store.trainMessages(0, msgs.slice(30));
-    for (const m of msgs) mem.addSync(0, m.tokens, m.verdict, 1);
+    for (const m of msgs) mem.addSync(0, m.tokens, m.verdict, 1, m.prior);
     const vocab = ['cheap', 'pills', 'meeting', 'agenda', 'common', ...Array.from({ length: 7 }, (_, i) => `x${i}`)];
     const s = await store.getTokens(0, vocab), m = await mem.getTokens(0, vocab);
     for (const t of vocab) assert.ok(Math.abs((s.get(t)!.w ?? NaN) - (m.get(t)!.w ?? NaN)) < 1e-9, `${t}: ${s.get(t)!.w} vs ${m.get(t)!.w}`);
@@ -84,8 +102,9 @@ test('the store and the in-memory database train the same model, in the global d
     assert.ok(spam.margin !== null && ham.margin !== null && spam.margin > 1 && ham.margin < -1, `${spam.margin} ${ham.margin}`);
     const sig = bayesSignal(spam);
     assert.deepEqual(sig.map((x) => x.name), ['BAYES', 'LOGREG']);
-    assert.ok(sig[1].score > 0 && sig[1].score <= 2.25 && /^z=/.test(sig[1].detail!));
-    assert.ok(bayesSignal(ham)[1].score < 0);
+    const { scale, cap, offset } = DEFAULT_LOGISTIC_POINTS;
+    assert.ok(sig[1].score > offset && sig[1].score <= scale * cap + offset && /^z=/.test(sig[1].detail!));
+    assert.ok(bayesSignal(ham)[1].score < offset);
     // spam.bayes.logisticScale 0 leaves the model out of the verdict.
     assert.deepEqual(bayesSignal(spam, undefined, { ...DEFAULT_LOGISTIC_POINTS, scale: 0 }).map((x) => x.name), ['BAYES']);
     // The in-memory path (evaluation) gives the same margin.
@@ -95,4 +114,25 @@ test('the store and the in-memory database train the same model, in the global d
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('trained from a report, the model starts from the rules and Bayes points and has the rules as tokens; Bayes leaves them out', async () => {
+  const db = new MemoryTokenDb();
+  const filter = new ContentFilter(db);
+  const pitch = (i: number) => msg({ From: `deals${i}@offers.example`, To: 'ann@example.org', Subject: `Offer ${i}` }, `Click here to claim your prize number ${i} today.\n`);
+  const chat = (i: number) => msg({ From: 'bob@example.org', To: 'ann@example.org', Subject: `Lunch ${i}` }, `Shall we meet for lunch on day ${i} near the station?\n`);
+  const first = await filter.trainingItem(pitch(0), parseMessage(pitch(0)));
+  assert.ok(first.tokens.includes('rule:CLICK_HERE'), 'the rule that fired is a token');
+  const rules = filter.analyse(pitch(0), parseMessage(pitch(0))).rules;
+  assert.equal(first.prior, rules.reduce((a, r) => a + r.score, 0), 'untrained Bayes: the prior is the rules\' points');
+  for (let i = 0; i < 25; i++) {
+    await filter.learn(0, `s${i}`, pitch(i), parseMessage(pitch(i)), 'spam');
+    await filter.learn(0, `h${i}`, chat(i), parseMessage(chat(i)), 'ham');
+  }
+  // Trained: the prior now holds Bayes's points too, and the rule's token has a weight.
+  const later = await filter.trainingItem(pitch(99), parseMessage(pitch(99)));
+  const bayes = (await filter.classifier.score(later.tokens, null))!;
+  assert.equal(later.prior, rules.reduce((a, r) => a + r.score, 0) + bayesPoints(bayes.probability));
+  assert.ok(bayes.clues.length > 0 && bayes.clues.every((c) => !c.token.startsWith('rule:')), 'no rule token among the Bayes clues');
+  assert.ok(((await db.getTokens(0, ['rule:CLICK_HERE'])).get('rule:CLICK_HERE')!.w ?? 0) > 0, 'the rule weighs toward spam');
 });
