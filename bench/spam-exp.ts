@@ -36,7 +36,8 @@ const fold = train.map((_, i) => i % folds);
 const nHam = labels.filter((l) => l === 'ham').length;
 const variants: [string, BayesOptions][] = [['default', { ...DEFAULT_BAYES }]];
 const extra = opt('--variants');
-if (extra !== undefined) for (const v of JSON.parse(extra) as [string, Partial<BayesOptions>][]) variants.push([v[0], { ...DEFAULT_BAYES, ...v[1] }]);
+// A variant's family caps add to the defaults' (which keep the rules' tokens out of Bayes).
+if (extra !== undefined) for (const v of JSON.parse(extra) as [string, Partial<BayesOptions>][]) variants.push([v[0], { ...DEFAULT_BAYES, ...v[1], familyCaps: { ...DEFAULT_BAYES.familyCaps, ...v[1].familyCaps } }]);
 const probsBy = variants.map(() => new Array<number>(train.length).fill(0.5));
 const dbs: { counts: TokenLookup; totals: TokenCounts }[] = [];
 for (let k = 0; k < folds; k++) {

@@ -53,7 +53,8 @@ export interface SpamConfig {
   quarantineDays: number;
   /** Most tokens in the global and in each account's Bayes database; beyond, those not trained
    * for longest are dropped (see filter/bayes/expiry.ts). logisticScale: points per unit of the
-   * global logistic model's margin (LOGREG, filter/bayes/logistic.ts); 0 leaves it out. */
+   * global logistic model's margin (LOGREG, filter/bayes/logistic.ts); 0 leaves it out, and with
+   * it LOGREG's offset of 2 points, so the sum's calibration moves: only for a trial. */
   bayes: { maxGlobalTokens: number; maxAccountTokens: number; logisticScale: number };
   reputation: {
     /** Weight of a report halves after this many days. */

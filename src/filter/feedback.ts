@@ -7,6 +7,7 @@ import type { Store, SpamVerdict, MessageOrigin } from '../store/types.js';
 import type { JunkReport } from '../imap/junk-events.js';
 import { parseMessage, type ParsedMessage } from '../mime/index.js';
 import type { Reputation } from './reputation/reputation.js';
+import { removeFields } from './auth/forged-results.js';
 
 /** Trains on one message for one user (and globally), once per key. */
 export interface Learner {
@@ -49,7 +50,7 @@ export class JunkFeedback {
   async handle(r: JunkReport): Promise<void> {
     const [rec] = await this.store.getMessages(r.mailboxId, [r.uid]);
     if (!rec) return; // expunged meanwhile
-    const raw = await this.store.readBlob(rec.blobId);
+    const raw = asJudged(await this.store.readBlob(rec.blobId));
     const key = `email:${r.emailId}`;
     await this.learner.learn(r.accountId, key, raw, parseMessage(raw), r.verdict);
     const origin = await this.store.getEmailOrigin(r.accountId, r.emailId);
@@ -60,6 +61,19 @@ export class JunkFeedback {
     if ((r.via === 'move' || r.via === 'copy') && origin?.fromAuth) await this.store.setSenderVerdict(r.accountId, origin.fromAuth, r.verdict, at);
     this.reputation.invalidate();
   }
+}
+
+/** A stored copy as the inbound filter judged it: without the Delivered-To field delivery put
+ * first and the X-Spam-* verdict fields it added (the judge saw our trace fields, our
+ * Authentication-Results and the data). Training on what was judged keeps the rules that fire,
+ * and so the tokens and the logistic model's prior, the same on both sides. */
+export function asJudged(raw: Buffer): Buffer {
+  let first = true;
+  return removeFields(raw, (field) => {
+    const ours = (first && /^delivered-to[ \t]*:/i.test(field)) || /^x-spam-(?:status|score|flag|level)[ \t]*:/i.test(field);
+    first = false;
+    return ours;
+  });
 }
 
 function domainOf(address: string): string | null {

@@ -33,6 +33,8 @@ export interface JudgeInput {
   door: DoorState;
   /** The message data as received (no trace fields yet). */
   data: Buffer;
+  /** Our trace fields (Return-Path, Received) as they will be stored before the data. */
+  trace?: string;
   helo: string;
   mailFrom: string;
   recipients: { rcpt: string; account: string }[];
@@ -140,7 +142,11 @@ export class InboundFilter {
       ...auth.signals,
       ...(await this.failOpen('reputation', this.reputation.signals(door.ip, [domainOf(input.mailFrom), fromDomain, ...dkimDomains]), [])),
     ];
-    const content = await this.content.analyse(data, parsed);
+    // The content as it will be stored (our trace fields and Authentication-Results before the
+    // data): as corpora hold mail, as reports train on it, and as the rules about the relay's
+    // HELO and the newest Received expect it.
+    const asStored = Buffer.concat([Buffer.from((input.trace ?? '') + headers), data]);
+    const content = await this.content.analyse(asStored, parseMessage(asStored));
     const verdicts: Verdict[] = [];
     const byAccount = new Map<string, Verdict>();
     for (const r of input.recipients) {

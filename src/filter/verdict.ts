@@ -95,7 +95,8 @@ export interface ContentOptions {
 
 export interface ContentAnalysis {
   rules: Signal[];
-  /** Bayes tokens, for per-recipient scoring with bayes(). */
+  /** Bayes tokens and the rules' (rule:NAME, for the logistic model), for per-recipient scoring
+   * with bayes(). */
   tokens: string[];
   /** A refuse-flagged rule fired. */
   refuse: boolean;

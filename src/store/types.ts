@@ -125,9 +125,8 @@ export interface TokenCounts {
 }
 
 /** One message to train: its key (each message counts once per scope), tokens and verdict (null:
- * forget it). */
-/** One message to train: its tokens, and for the global logistic model the log-odds the other
- * signals gave it (trainingPrior in filter/verdict.ts; 0 when absent). */
+ * forget it), and for the global logistic model the log-odds the other signals gave it
+ * (trainingPrior in filter/verdict.ts; 0 when absent). */
 export interface TrainItem { key: string; tokens: string[]; verdict: SpamVerdict | null; prior?: number }
 
 /** What a snapshot of a token database read: its totals, version and number of tokens. */

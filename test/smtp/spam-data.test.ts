@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { startTestSystem, addAccount, runCli, type TestSystem } from '../helpers/system.js';
 import { SmtpTalk } from '../helpers/smtp-client.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
+import { asJudged } from '../../src/filter/feedback.js';
+import { ContentFilter } from '../../src/filter/verdict.js';
+import { MemoryTokenDb } from '../../src/filter/bayes/token-db.js';
+import { parseMessage } from '../../src/mime/index.js';
 
 let t: TestSystem;
 let dns: TestDnsServer;
@@ -201,4 +205,37 @@ TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAA=
   assert.doesNotMatch(again.stdout, /your invoice/, 'no longer in quarantine');
   const twice = await runCli(['quarantine', 'release', String(entry.id), '--data', t.dataDir]);
   assert.notEqual(twice.code, 0, 'released once only');
+});
+
+test('the content is judged as it is stored (our Received included), and a report trains on what was judged', async () => {
+  // A relay greeting with a big provider's name from a host outside it shows only in the
+  // Received field we write: judging without it missed the rule, and a report then trained
+  // the logistic model on rules the judge never saw.
+  const c = await SmtpTalk.connect(t.smtpPort, '127.0.0.1', '127.0.0.42');
+  try {
+    assert.equal((await c.read()).code, 220);
+    await c.cmd('EHLO mail.yahoo.com');
+    assert.equal((await c.cmd('MAIL FROM:<news@sender.test>')).code, 250);
+    let r = await c.cmd('RCPT TO:<alice@fjord.test>');
+    if (r.code === 451) { await new Promise((res) => setTimeout(res, 400)); r = await c.cmd('RCPT TO:<alice@fjord.test>'); }
+    assert.equal(r.code, 250, r.text);
+    const body = 'From: News <news@sender.test>\nTo: alice@fjord.test\nSubject: relay greeting\nDate: Sat, 28 Nov 2026 10:00:00 +0000\nMessage-ID: <helo-1@sender.test>\n\nThe weekly summary of the project.\n';
+    assert.equal((await c.data(body.replace(/\n/g, '\r\n'))).code, 250);
+  } finally {
+    await c.quit();
+  }
+  const raw = (await inboxMessage('relay greeting'))!;
+  assert.ok(raw);
+  const unfolded = raw.slice(0, raw.indexOf('\r\n\r\n')).replace(/\r\n[ \t]+/g, ' ');
+  const status = /^X-Spam-Status: .*tests=(\S*)/m.exec(unfolded)?.[1] ?? '';
+  assert.match(status, /\bRCVD_HELO_FAKE_PROVIDER\b/, unfolded);
+  // What a report trains on: the stored copy without delivery's Delivered-To and verdict fields,
+  // whose rules are the ones the judge listed.
+  const judged = asJudged(Buffer.from(raw, 'latin1'));
+  assert.doesNotMatch(judged.toString('latin1'), /^(Delivered-To|X-Spam-[A-Za-z]+):/m);
+  assert.match(judged.toString('latin1'), /^Received: from mail\.yahoo\.com/m);
+  const filter = new ContentFilter(new MemoryTokenDb());
+  const ruleNames = new Set(filter.rules.rules.map((r) => r.name));
+  const trained = filter.analyse(judged, parseMessage(judged)).rules.map((x) => x.name).filter((n) => ruleNames.has(n)).sort();
+  assert.deepEqual(trained, status.split(',').filter((n) => ruleNames.has(n)).sort());
 });

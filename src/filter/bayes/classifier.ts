@@ -68,8 +68,9 @@ export interface BayesResult {
   hamminess: number;
   /** The tokens used, most significant first. */
   clues: { token: string; f: number }[];
-  /** The global logistic model's margin (log-odds of spam) for the message (logistic.ts); null
-   * while the model is too young (logisticMinTrained). */
+  /** The global logistic model's margin for the message: its correction, in log-odds, to the
+   * rules' and Bayes's points (logistic.ts); null while the model is too young
+   * (logisticMinTrained). */
   margin: number | null;
 }
 
@@ -290,6 +291,12 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   return { probability: (1 + spamminess - hamminess) / 2, spamminess, hamminess, clues, margin };
 }
 
+/** An account's database has no logistic model, so the rules' tokens (which only the model
+ * reads) would take rows of its token budget for nothing. */
+function forAccount(tokens: string[]): string[] {
+  return tokens.filter((t) => !t.startsWith('rule:'));
+}
+
 export class BayesClassifier {
   constructor(private readonly db: TokenDb, readonly options: BayesOptions = DEFAULT_BAYES) {}
 
@@ -319,8 +326,9 @@ export class BayesClassifier {
     for (const scope of scopes) {
       const prev = await this.db.markTrained(scope, key, verdict);
       if (prev === verdict) continue;
-      if (prev !== null) await this.db.addTokens(scope, uniq, prev, -1);
-      if (verdict !== null) await this.db.addTokens(scope, uniq, verdict, 1, prior);
+      const own = scope === 0 ? uniq : forAccount(uniq);
+      if (prev !== null) await this.db.addTokens(scope, own, prev, -1);
+      if (verdict !== null) await this.db.addTokens(scope, own, verdict, 1, prior);
       changed.push(scope);
     }
     return changed;
@@ -330,7 +338,7 @@ export class BayesClassifier {
    * of thousands trained one transaction each waits on thousands of fsyncs). Returns how many
    * changed. */
   async learnMany(items: readonly TrainItem[], scope: number): Promise<number> {
-    const uniq = items.map((it) => ({ ...it, tokens: [...new Set(it.tokens)] }));
+    const uniq = items.map((it) => ({ ...it, tokens: scope === 0 ? [...new Set(it.tokens)] : forAccount([...new Set(it.tokens)]) }));
     if (this.db.trainMessages !== undefined) return this.db.trainMessages(scope, uniq);
     let changed = 0;
     for (const it of uniq) if ((await this.learn(it.key, it.tokens, it.verdict, [scope], it.prior ?? 0)).length > 0) changed++;

@@ -1,5 +1,5 @@
-// A second model over the same tokens as the Bayes classifier: logistic regression, trained
-// online with one AdaGrad step per trained message, in the global database only (each token's
+// A second model over the Bayes classifier's tokens and the rules that fired: logistic
+// regression, trained online with one AdaGrad step per trained message, in the global database only (each token's
 // weight and squared-gradient sum live in its row beside the counts; the bias with the totals).
 //
 // Why a second model: the chi-square combination judges from the 40 strongest clues, each

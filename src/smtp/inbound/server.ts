@@ -146,9 +146,10 @@ export class InboundSmtp extends SmtpService {
     const helo = session.hostNameAppearsAs ?? '';
     let added = '';
     let origin: InboundMeta['origin'];
+    const traceText = this.traceFor(session, id, mailFrom);
     if (this.deps.filter && state.door) {
       // Judged before the 250: a refusal here is the sender's problem, never a bounce of ours.
-      const j = await this.deps.filter.judge({ door: state.door, data, helo, mailFrom, recipients, queueId: id });
+      const j = await this.deps.filter.judge({ door: state.door, data, helo, mailFrom, recipients, queueId: id, trace: traceText });
       if (j.refuse) {
         this.deps.logger.info({ id, ip: session.remoteAddress, from: mailFrom, reason: j.refuse.message }, 'message refused');
         throw reply(j.refuse.code, j.refuse.enhanced, j.refuse.message);
@@ -158,7 +159,7 @@ export class InboundSmtp extends SmtpService {
       origin = j.origin;
       recipients.forEach((r, i) => Object.assign(r, j.recipients[i]));
     }
-    const trace = Buffer.from(this.traceFor(session, id, mailFrom) + added);
+    const trace = Buffer.from(traceText + added);
     const message = Buffer.concat([trace, data], trace.length + data.length);
     const meta: InboundMeta = {
       v: 1,

@@ -309,7 +309,7 @@ export const MIGRATIONS: readonly Migration[] = [
   (db) => {
     db.exec(`
       UPDATE spam_tokens SET w = 0, g2 = 0 WHERE w != 0 OR g2 != 0;
-      UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0;
+      UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0, version = version + 1 WHERE scope = 0;
     `);
   },
 ];
