@@ -1,37 +1,31 @@
 // `fjord`: one program for the server and every admin task.
 import { UsageError } from './args.js';
-import * as serve from './commands/serve.js';
-import * as domain from './commands/domain.js';
-import * as account from './commands/account.js';
-import * as alias from './commands/alias.js';
-import * as mail from './commands/mail.js';
-import * as reputation from './commands/reputation.js';
-import * as quarantine from './commands/quarantine.js';
-import * as spam from './commands/spam.js';
-import * as queue from './commands/queue.js';
-import * as dkim from './commands/dkim.js';
-import * as dns from './commands/dns.js';
-
 /** A command's run may return an exit status of its own (a verdict, say); otherwise 0. */
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void | number>; usage: string }> = {
-  serve: { run: serve.serveCommand, usage: serve.usage },
-  domain: { run: domain.domainCommand, usage: domain.usage },
-  account: { run: account.accountCommand, usage: account.usage },
-  alias: { run: alias.aliasCommand, usage: alias.usage },
-  mail: { run: mail.mailCommand, usage: mail.usage },
-  reputation: { run: reputation.reputationCommand, usage: reputation.usage },
-  quarantine: { run: quarantine.quarantineCommand, usage: quarantine.usage },
-  spam: { run: spam.spamCommand, usage: spam.usage },
-  queue: { run: queue.queueCommand, usage: queue.usage },
-  dkim: { run: dkim.dkimCommand, usage: dkim.usage },
-  dns: { run: dns.dnsCommand, usage: dns.usage },
+interface Command { run: (argv: string[]) => Promise<void | number>; usage: string }
+
+// Each command's module is loaded when it runs: a one-shot command (`fjord spam check` from a
+// mail filter script, say) does not load the server's TLS, DKIM and HTTP code first, which took
+// most of its start-up.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => { const m = await import('./commands/serve.js'); return { run: m.serveCommand, usage: m.usage }; },
+  domain: async () => { const m = await import('./commands/domain.js'); return { run: m.domainCommand, usage: m.usage }; },
+  account: async () => { const m = await import('./commands/account.js'); return { run: m.accountCommand, usage: m.usage }; },
+  alias: async () => { const m = await import('./commands/alias.js'); return { run: m.aliasCommand, usage: m.usage }; },
+  mail: async () => { const m = await import('./commands/mail.js'); return { run: m.mailCommand, usage: m.usage }; },
+  reputation: async () => { const m = await import('./commands/reputation.js'); return { run: m.reputationCommand, usage: m.usage }; },
+  quarantine: async () => { const m = await import('./commands/quarantine.js'); return { run: m.quarantineCommand, usage: m.usage }; },
+  spam: async () => { const m = await import('./commands/spam.js'); return { run: m.spamCommand, usage: m.usage }; },
+  queue: async () => { const m = await import('./commands/queue.js'); return { run: m.queueCommand, usage: m.usage }; },
+  dkim: async () => { const m = await import('./commands/dkim.js'); return { run: m.dkimCommand, usage: m.usage }; },
+  dns: async () => { const m = await import('./commands/dns.js'); return { run: m.dnsCommand, usage: m.usage }; },
 };
 
-function help(): string {
+async function help(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
   return [
     'Fjord Mail — usage: fjord COMMAND [ARGS] [--data DIR] [--config FILE]',
     '',
-    ...Object.values(COMMANDS).map((c) => c.usage),
+    ...commands.map((c) => c.usage),
     '',
     'Every command takes --data DIR (default ./data, or $FJORD_DATA) and --config FILE.',
   ].join('\n');
@@ -40,14 +34,15 @@ function help(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(help());
+    console.log(await help());
     return 0;
   }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     console.error(`fjord: unknown command "${name}" (try fjord --help)`);
     return 2;
   }
+  const cmd = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(cmd.usage);
     return 0;
