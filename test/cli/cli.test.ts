@@ -16,7 +16,17 @@ const fjord = (...args: string[]) => runCli([...args, '--data', data]);
 test('--help lists the commands', async () => {
   const r = await runCli(['--help']);
   assert.equal(r.code, 0);
-  for (const c of ['serve', 'domain', 'account', 'alias', 'mail list']) assert.match(r.stdout, new RegExp(`fjord ${c}`));
+  for (const c of ['serve', 'domain', 'account', 'alias', 'mail list', 'spam check', 'queue', 'dkim', 'dns']) assert.match(r.stdout, new RegExp(`fjord ${c}`));
+  // Commands are loaded by name when they run: a name that is no command (not even one an
+  // object has by inheritance) is refused, and a command's own --help loads just that one.
+  for (const name of ['nosuch', 'toString', '__proto__']) {
+    const u = await runCli([name]);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /unknown command/);
+  }
+  const one = await runCli(['spam', '--help']);
+  assert.equal(one.code, 0);
+  assert.match(one.stdout, /^fjord spam check/m);
 });
 
 test('domains: add, list, duplicate, bad name, remove', async () => {
