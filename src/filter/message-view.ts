@@ -117,7 +117,7 @@ function qpLongLines(raw: Buffer, p: MimePart): number {
   return n;
 }
 
-/** The distinct words (3+ letters, lower-cased) of the first 30,000 characters of s, up to 2,001:
+/** The distinct words (3+ letters, lower-cased) of the first 10,000 characters of s, up to 2,001:
  * enough to tell whether two versions of a text say the same, at a bounded cost (a Unicode
  * property match over a long text beyond Latin-1 is slow). */
 function words(s: string): Set<string> {
@@ -129,7 +129,7 @@ function words(s: string): Set<string> {
   return out;
 }
 const WORD = /\p{L}{3,}/gu;
-const WORDS_INPUT = 30_000;
+const WORDS_INPUT = 10_000;
 
 function overlap(a: Set<string>, b: Set<string>): number {
   let common = 0;
