@@ -9,7 +9,7 @@ import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb, trainingOrder } from '../src/filter/eval/evaluate.js';
 import { MemoryTokenDb } from '../src/filter/bayes/token-db.js';
 import { prng } from '../test/helpers/prng.js';
-import { classify } from '../src/filter/bayes/classifier.js';
+import { classify, isRuleToken } from '../src/filter/bayes/classifier.js';
 import { bayesPoints } from '../src/filter/verdict.js';
 import { logisticPoints } from '../src/filter/bayes/logistic.js';
 import { featurise } from './spam-cv.js';
@@ -18,7 +18,7 @@ export interface LogisticCvRow { set: string; ham: number; spam: number; atFp: n
 
 /** The earlier design's points: half a point per log-odds, at most ±2.5, offset -0.25. */
 const BESIDE_POINTS = { scale: 0.5, cap: 5, offset: -0.25 };
-const notRule = (t: string) => !t.startsWith('rule:');
+const notRule = (t: string) => !isRuleToken(t);
 
 const AT_FP = [0, 2, 4, 6, 10];
 

@@ -1,27 +1,21 @@
 // `fjord`: one program for the server and every admin task.
 import { UsageError } from './args.js';
+
 /** A command's run may return an exit status of its own (a verdict, say); otherwise 0. */
 interface Command { run: (argv: string[]) => Promise<void | number>; usage: string }
 
-// Each command's module is loaded when it runs: a one-shot command (`fjord spam check` from a
-// mail filter script, say) does not load the server's TLS, DKIM and HTTP code first, which took
-// most of its start-up.
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  serve: async () => { const m = await import('./commands/serve.js'); return { run: m.serveCommand, usage: m.usage }; },
-  domain: async () => { const m = await import('./commands/domain.js'); return { run: m.domainCommand, usage: m.usage }; },
-  account: async () => { const m = await import('./commands/account.js'); return { run: m.accountCommand, usage: m.usage }; },
-  alias: async () => { const m = await import('./commands/alias.js'); return { run: m.aliasCommand, usage: m.usage }; },
-  mail: async () => { const m = await import('./commands/mail.js'); return { run: m.mailCommand, usage: m.usage }; },
-  reputation: async () => { const m = await import('./commands/reputation.js'); return { run: m.reputationCommand, usage: m.usage }; },
-  quarantine: async () => { const m = await import('./commands/quarantine.js'); return { run: m.quarantineCommand, usage: m.usage }; },
-  spam: async () => { const m = await import('./commands/spam.js'); return { run: m.spamCommand, usage: m.usage }; },
-  queue: async () => { const m = await import('./commands/queue.js'); return { run: m.queueCommand, usage: m.usage }; },
-  dkim: async () => { const m = await import('./commands/dkim.js'); return { run: m.dkimCommand, usage: m.usage }; },
-  dns: async () => { const m = await import('./commands/dns.js'); return { run: m.dnsCommand, usage: m.usage }; },
-};
+// Each command's module (commands/NAME.js, exporting NAMECommand and usage) is loaded when it
+// runs: a one-shot command (`fjord spam check` from a mail filter script, say) does not load the
+// server's TLS, DKIM and HTTP code first, which took most of its start-up.
+const NAMES = ['serve', 'domain', 'account', 'alias', 'mail', 'reputation', 'quarantine', 'spam', 'queue', 'dkim', 'dns'];
+
+async function load(name: string): Promise<Command> {
+  const m = await import(`./commands/${name}.js`) as Record<string, unknown>;
+  return { run: m[`${name}Command`] as Command['run'], usage: m.usage as string };
+}
 
 async function help(): Promise<string> {
-  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const commands = await Promise.all(NAMES.map(load));
   return [
     'Fjord Mail — usage: fjord COMMAND [ARGS] [--data DIR] [--config FILE]',
     '',
@@ -37,12 +31,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(await help());
     return 0;
   }
-  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!load) {
+  if (!NAMES.includes(name)) {
     console.error(`fjord: unknown command "${name}" (try fjord --help)`);
     return 2;
   }
-  const cmd = await load();
+  const cmd = await load(name);
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(cmd.usage);
     return 0;

@@ -7,7 +7,7 @@ import type { Store, SpamVerdict, MessageOrigin } from '../store/types.js';
 import type { JunkReport } from '../imap/junk-events.js';
 import { parseMessage, type ParsedMessage } from '../mime/index.js';
 import type { Reputation } from './reputation/reputation.js';
-import { removeFields } from './auth/forged-results.js';
+import { removeFields, isSpamVerdictField } from './auth/forged-results.js';
 
 /** Trains on one message for one user (and globally), once per key. */
 export interface Learner {
@@ -70,7 +70,7 @@ export class JunkFeedback {
 export function asJudged(raw: Buffer): Buffer {
   let first = true;
   return removeFields(raw, (field) => {
-    const ours = (first && /^delivered-to[ \t]*:/i.test(field)) || /^x-spam-(?:status|score|flag|level)[ \t]*:/i.test(field);
+    const ours = (first && /^delivered-to[ \t]*:/i.test(field)) || isSpamVerdictField(field);
     first = false;
     return ours;
   });

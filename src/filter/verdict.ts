@@ -4,7 +4,7 @@
 // whatever the sum.
 import type { ParsedMessage } from '../mime/types.js';
 import type { TokenDb } from './bayes/token-db.js';
-import { BayesClassifier, DEFAULT_BAYES, type BayesOptions, type BayesResult } from './bayes/classifier.js';
+import { BayesClassifier, DEFAULT_BAYES, RULE_TOKEN_PREFIX, type BayesOptions, type BayesResult } from './bayes/classifier.js';
 import { tokenizeView, DEFAULT_TOKENIZE, type TokenizeOptions } from './bayes/tokenize.js';
 import { defaultRules, type RuleSet, type RuleResult } from './rules/engine.js';
 import { viewMessage } from './message-view.js';
@@ -77,7 +77,7 @@ export function trainingPrior(ruleScore: number, bayes: BayesResult | null, m: B
 /** The rules that fired, as tokens of the logistic model ("rule:NAME"; the Bayes classifier
  * leaves them out): it learns how far each rule is to be trusted on the provider's mail. */
 export function ruleTokens(hits: readonly { name: string }[]): string[] {
-  return hits.map((h) => `rule:${h.name}`);
+  return hits.map((h) => RULE_TOKEN_PREFIX + h.name);
 }
 
 export function ruleSignals(r: RuleResult): Signal[] {

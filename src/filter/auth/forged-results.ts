@@ -74,7 +74,12 @@ export function removeForgedResults(raw: Buffer, ourAuthservId: string): Buffer 
   });
 }
 
+/** An X-Spam-* verdict field (ours, or one a sender put in to look judged already). */
+export function isSpamVerdictField(field: string): boolean {
+  return /^x-spam-(?:status|score|flag|level)[ \t]*:/i.test(field);
+}
+
 /** Verdict fields a sender may have put in to look judged already (we add our own). */
 export function removeSpamVerdictFields(raw: Buffer): Buffer {
-  return removeFields(raw, (field) => /^x-spam-(?:status|score|flag|level)[ \t]*:/i.test(field));
+  return removeFields(raw, isSpamVerdictField);
 }

@@ -291,10 +291,14 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   return { probability: (1 + spamminess - hamminess) / 2, spamminess, hamminess, clues, margin };
 }
 
+/** The family of the rules' hits as tokens ("rule:NAME"): read by the logistic model only. */
+export const RULE_TOKEN_PREFIX = 'rule:';
+export const isRuleToken = (t: string): boolean => t.startsWith(RULE_TOKEN_PREFIX);
+
 /** An account's database has no logistic model, so the rules' tokens (which only the model
  * reads) would take rows of its token budget for nothing. */
 function forAccount(tokens: string[]): string[] {
-  return tokens.filter((t) => !t.startsWith('rule:'));
+  return tokens.filter((t) => !isRuleToken(t));
 }
 
 export class BayesClassifier {
