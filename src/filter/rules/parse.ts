@@ -15,7 +15,10 @@
 //        attach:  [name|type] /re/flags   true when any attachment (or ZIP member) matches
 //        mime:    expression over structure facts (see message-view.ts), e.g. html_only && text_chars < 200
 //        meta:    expression over other rules, e.g. A && !B, (A + B + C) >= 2
-// Lines starting with # and blank lines are ignored. Regexes are JavaScript regexes.
+// Lines starting with # and blank lines are ignored. Regexes are JavaScript regexes, refused
+// when a repetition nests another that can backtrack without end (regex-safety.ts).
+
+import { nestedRepetition } from './regex-safety.js';
 
 export type RuleKind = 'header' | 'body' | 'raw' | 'uri' | 'mime' | 'attach' | 'meta';
 
@@ -55,11 +58,16 @@ function readRegex(s: string, where: string): { re: RegExp; rest: string } {
   const body = s.slice(1, i);
   const fm = /^[a-z]*/.exec(s.slice(i + 1))!;
   const flags = fm[0].replace(/[gy]/g, '');
+  let re: RegExp;
   try {
-    return { re: new RegExp(body, flags), rest: s.slice(i + 1 + fm[0].length) };
+    re = new RegExp(body, flags);
   } catch (e) {
     throw new RuleSyntaxError(`${where}: bad regex: ${(e as Error).message}`);
   }
+  // A regex that can backtrack without end would let one message hold the server (see regex-safety.ts).
+  const nested = nestedRepetition(body, flags);
+  if (nested !== null) throw new RuleSyntaxError(`${where}: regex can backtrack without end: ${nested}; bound the inner repetition or follow it by a character it cannot match`);
+  return { re, rest: s.slice(i + 1 + fm[0].length) };
 }
 
 function readDescription(rest: string, where: string): string {
