@@ -290,7 +290,7 @@ function addHeaderTokens(bag: Bag, v: MessageView, opts: TokenizeOptions): void 
     else if (from !== undefined && registrableDomain(m[2].toLowerCase()) === registrableDomain(from.address.split('@')[1]?.toLowerCase() ?? '')) bag.add('msgid:from-domain');
   }
   const date = v.header('date')[0];
-  if (date !== undefined) bag.add(`date:${shape(date.replace(/\([^)]*\)/g, '').trim()).replace(/\d/g, '9')}`);
+  if (date !== undefined) bag.add(`date:${shape(date.replace(/\([^()]*\)/g, '').trim()).replace(/\d/g, '9')}`);
   const ahead = v.facts.date_ahead_h;
   if (ahead > 12) bag.add('date:future');
   else if (ahead < -96) bag.add('date:old');

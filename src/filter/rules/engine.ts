@@ -22,6 +22,9 @@ export interface RuleResult {
 
 const MAX_BODY = 100 * 1024;
 const MAX_RAW = 256 * 1024;
+/** Header text a rule sees (all fields of the name, or the whole header for ALL): real fields are
+ * far shorter, and a rule's regex that is slower than linear must not get a megabyte to work on. */
+const MAX_HEADER = 32 * 1024;
 
 /** Per-message inputs derived lazily, so a rule set without raw rules never builds the raw text. */
 class Inputs {
@@ -69,6 +72,7 @@ class Inputs {
       const vals = v.header(t);
       out = vals.length === 0 ? null : vals.join('\n');
     }
+    if (out !== null && out.length > MAX_HEADER) out = out.slice(0, MAX_HEADER);
     this.headerCache.set(target, out);
     return out;
   }
