@@ -65,10 +65,12 @@ class Parser {
   private i = 0;
   private readonly fold: boolean;
   private readonly dotAll: boolean;
+  private readonly unicode: boolean;
 
   constructor(private readonly src: string, flags: string) {
     this.fold = flags.includes('i');
     this.dotAll = flags.includes('s');
+    this.unicode = flags.includes('u') || flags.includes('v');
   }
 
   parse(): Node {
@@ -148,9 +150,10 @@ class Parser {
     const cls = classEscape(e);
     if (cls !== null) return { t: 'set', set: cls };
     if (e === 'b' || e === 'B') return { t: 'empty' };
-    if (/[1-9]/.test(e) || e === 'k') {
+    const named = e === 'k' && s[this.i] === '<' && s.indexOf('>', this.i) > 0;
+    if (/[1-9]/.test(e) || named) {
       // A backreference matches a text of any length.
-      if (e === 'k') this.i = s.indexOf('>', this.i) + 1;
+      if (named) this.i = s.indexOf('>', this.i) + 1;
       else while (/\d/.test(s[this.i] ?? '')) this.i++;
       return { t: 'rep', body: { t: 'set', set: fullSet() }, min: 0, max: Infinity, at, end: this.i };
     }
@@ -161,16 +164,26 @@ class Parser {
   private escapedChar(e: string): CharSet {
     const s = this.src;
     const set = emptySet();
-    if (e === 'p' || e === 'P') { this.i = s.indexOf('}', this.i) + 1; return fullSet(); }
+    if (this.unicodeProperty(e)) return fullSet();
     let code: number;
     if (e in SIMPLE_ESCAPES) code = SIMPLE_ESCAPES[e];
     else if (e === 'x' && /^[0-9a-f]{2}/i.test(s.slice(this.i))) { code = parseInt(s.slice(this.i, this.i + 2), 16); this.i += 2; }
-    else if (e === 'u' && s[this.i] === '{') { const end = s.indexOf('}', this.i); code = parseInt(s.slice(this.i + 1, end), 16); this.i = end + 1; }
+    else if (e === 'u' && this.unicode && s[this.i] === '{' && s.indexOf('}', this.i) > 0) { const end = s.indexOf('}', this.i); code = parseInt(s.slice(this.i + 1, end), 16); this.i = end + 1; }
     else if (e === 'u' && /^[0-9a-f]{4}/i.test(s.slice(this.i))) { code = parseInt(s.slice(this.i, this.i + 4), 16); this.i += 4; }
     else if (e === 'c' && /^[a-z]/i.test(s[this.i] ?? '')) { code = s.charCodeAt(this.i++) % 32; }
     else code = e.codePointAt(0) ?? 0;
     addCode(set, code, this.fold);
     return set;
+  }
+
+  /** After a backslash and `e`: a \p{…} or \P{…} (u mode only; elsewhere \p is a "p"), skipped.
+   * Taken as any character: which letters a property holds is not worked out here. */
+  private unicodeProperty(e: string): boolean {
+    if ((e !== 'p' && e !== 'P') || !this.unicode || this.src[this.i] !== '{') return false;
+    const end = this.src.indexOf('}', this.i);
+    if (end < 0) return false;
+    this.i = end + 1;
+    return true;
   }
 
   /** A [...] class, after its "[". */
@@ -207,7 +220,7 @@ class Parser {
     const cls = classEscape(e);
     if (cls !== null) return cls;
     if (e === 'b') return 8;
-    if (e === 'p' || e === 'P') { this.i = s.indexOf('}', this.i) + 1; return fullSet(); }
+    if (this.unicodeProperty(e)) return fullSet();
     const set = this.escapedChar(e);
     // escapedChar gave a one-character set: recover its code for ranges.
     if (set.other) return set;

@@ -46,7 +46,10 @@ test('repetitions whose iterations are delimited, bounded or single pass the che
     '\\byour (?:e-?mail )?address',            // the outer repetition is at most once
     '(?:a|b)*c',
     '[^]]+\\d+',
+    '\\pfoo\\k\\u{3}',                       // outside u mode, "p", "k" and "u" three times
   ]) assert.equal(nestedRepetition(re), null, re);
+  assert.equal(nestedRepetition('[\\p{L}\\d]+x', 'u'), null);
+  assert.notEqual(nestedRepetition('(?:\\p{L}+)+', 'u'), null);
   // Case-insensitive: [A] and a overlap once letters fold.
   assert.equal(nestedRepetition('(?:[A]*a)+', ''), null);
   assert.notEqual(nestedRepetition('(?:[A]*a)+', 'i'), null);
