@@ -22,6 +22,7 @@ import type { JunkReport } from '../imap/junk-events.js';
 import { formatListen } from '../config/listen.js';
 import { DataLock } from './data-lock.js';
 import { InboundFilter } from '../filter/inbound.js';
+import { AnalysisPool } from '../filter/analysis/pool.js';
 import { CachedTokenDb, DEFAULT_TOKEN_CACHE } from '../filter/bayes/token-cache.js';
 import { TokenExpiry } from '../filter/bayes/expiry.js';
 import { reportHorizon } from '../filter/reputation/reputation.js';
@@ -106,7 +107,11 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
   // The copy holds twice the global limit: the database may outgrow it between expiries.
   const content = new ContentFilter(new CachedTokenDb(store, { maxTokens: Math.max(DEFAULT_TOKEN_CACHE.maxTokens, 2 * config.spam.bayes.maxGlobalTokens) }),
     { logistic: { ...DEFAULT_LOGISTIC_POINTS, scale: config.spam.bayes.logisticScale } });
-  const filter = config.spam.enabled ? new InboundFilter(config, store, resolver, content, spamLog) : null;
+  // Parsing, rules and tokens on threads of their own, each message with a deadline.
+  const analysis = config.spam.enabled && config.spam.analysis.threads > 0
+    ? new AnalysisPool({ threads: config.spam.analysis.threads, timeoutMs: config.spam.analysis.timeoutMs, logger: spamLog })
+    : null;
+  const filter = config.spam.enabled ? new InboundFilter(config, store, resolver, content, spamLog, analysis) : null;
   const feedback = filter ? new JunkFeedback(store, content, filter.reputation, junkLog) : null;
   if (feedback) junkListeners.add((r) => feedback.report(r));
   const tokenExpiry = new TokenExpiry(store, { global: config.spam.bayes.maxGlobalTokens, account: config.spam.bayes.maxAccountTokens });
@@ -263,6 +268,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
     if (pop3) await pop3.close();
     await worker.stop();
     outbound.close(); // after the worker: it asks the queue about local copies
+    await analysis?.close();
     await store.close();
     lock.release();
     throw e;
@@ -295,6 +301,7 @@ export async function startSystem(config: Config, logger: Logger): Promise<Runni
       await upkeep;
       if (feedback) await feedback.idle();
       outbound.close();
+      await analysis?.close();
       await store.close();
       lock.release();
       logger.info('stopped');

@@ -56,6 +56,10 @@ export interface SpamConfig {
    * global logistic model's margin (LOGREG, filter/bayes/logistic.ts); 0 leaves it out, and with
    * it LOGREG's offset of 2 points, so the sum's calibration moves: only for a trial. */
   bayes: { maxGlobalTokens: number; maxAccountTokens: number; logisticScale: number };
+  /** Content analysis (parsing, rules, tokens) runs on `threads` threads of its own (0: on the
+   * main thread); a message not analysed within `timeoutMs` has its thread replaced and is
+   * judged without its content, `uncheckedScore` points added (CONTENT_UNCHECKED). */
+  analysis: { threads: number; timeoutMs: number; uncheckedScore: number };
   reputation: {
     /** Weight of a report halves after this many days. */
     halfLifeDays: number;
@@ -85,6 +89,7 @@ export const SPAM_DEFAULTS: SpamConfig = {
   // 2 million global tokens: about 20,000 messages' worth of new tokens, 64 MB held in memory;
   // 200,000 per account (SpamAssassin's default per-user database holds 150,000).
   bayes: { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000, logisticScale: DEFAULT_LOGISTIC_POINTS.scale },
+  analysis: { threads: 1, timeoutMs: 10_000, uncheckedScore: 3 },
   reputation: { halfLifeDays: 30, blockReporters: 3, blockSpamRatio: 4, scorePerReport: 1, maxScore: 6 },
 };
 
@@ -98,6 +103,12 @@ function strings(v: unknown, d: string[], name: string): string[] {
 function signed(v: unknown, d: number, name: string, sign: 1 | -1): number {
   const n = num(v, d, name);
   if (n * sign < 0) throw new Error(`config: ${name} must be ${sign < 0 ? 'zero or negative' : 'zero or positive'}`);
+  return n;
+}
+
+function count(v: unknown, d: number, name: string, min: number, max: number): number {
+  const n = num(v, d, name);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`config: ${name} must be a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -135,6 +146,7 @@ export function parseSpamConfig(v: unknown): SpamConfig {
   const g = obj(j.greylist, 'spam.greylist');
   const r = obj(j.reputation, 'spam.reputation');
   const b = obj(j.bayes, 'spam.bayes');
+  const an = obj(j.analysis, 'spam.analysis');
   const rejectAt = d.rejectAt ?? D.dnsbl.rejectAt;
   if (rejectAt !== 'connect' && rejectAt !== 'rcpt') throw new Error('config: spam.dnsbl.rejectAt must be "connect" or "rcpt"');
   const cfg: SpamConfig = {
@@ -163,6 +175,11 @@ export function parseSpamConfig(v: unknown): SpamConfig {
       maxGlobalTokens: tokenLimit(b.maxGlobalTokens, D.bayes.maxGlobalTokens, 'spam.bayes.maxGlobalTokens'),
       maxAccountTokens: tokenLimit(b.maxAccountTokens, D.bayes.maxAccountTokens, 'spam.bayes.maxAccountTokens'),
       logisticScale: signed(b.logisticScale, D.bayes.logisticScale, 'spam.bayes.logisticScale', 1),
+    },
+    analysis: {
+      threads: count(an.threads, D.analysis.threads, 'spam.analysis.threads', 0, 16),
+      timeoutMs: count(an.timeoutMs, D.analysis.timeoutMs, 'spam.analysis.timeoutMs', 100, 600_000),
+      uncheckedScore: num(an.uncheckedScore, D.analysis.uncheckedScore, 'spam.analysis.uncheckedScore'),
     },
     reputation: {
       halfLifeDays: num(r.halfLifeDays, D.reputation.halfLifeDays, 'spam.reputation.halfLifeDays'),

@@ -13,6 +13,7 @@ import { Door, type DoorResult, type Refusal, type Signal } from './door/index.j
 import { Reputation } from './reputation/reputation.js';
 import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, type SpfCheck } from './auth/index.js';
 import { ContentFilter, decide, type Verdict } from './verdict.js';
+import type { AnalysisPool } from './analysis/pool.js';
 import { authenticatedFrom, senderSignals } from './correspondents.js';
 
 export type { Refusal, Signal };
@@ -65,6 +66,8 @@ export class InboundFilter {
     private readonly resolver: Resolver,
     readonly content: ContentFilter,
     private readonly logger: Logger,
+    /** Where content is analysed (null: on this thread). */
+    private readonly analysis: AnalysisPool | null = null,
   ) {
     this.reputation = new Reputation(store, config.spam.reputation);
     this.door = new Door(config.spam, resolver, {
@@ -146,20 +149,24 @@ export class InboundFilter {
     // data): as corpora hold mail, as reports train on it, and as the rules about the relay's
     // HELO and the newest Received expect it.
     const asStored = Buffer.concat([Buffer.from((input.trace ?? '') + headers), data]);
-    const content = await this.content.analyse(asStored, parseMessage(asStored));
+    const content = this.analysis === null ? this.content.analyse(asStored, parseMessage(asStored)) : await this.analysis.analyse(asStored);
+    if (content === null) this.logger.warn({ id: input.queueId, ip: door.ip, bytes: asStored.length }, 'content not analysed in time; judged without it');
+    const contentSignals: Signal[] = content === null
+      ? [{ name: 'CONTENT_UNCHECKED', score: cfg.analysis.uncheckedScore, detail: `not analysed within ${cfg.analysis.timeoutMs} ms` }]
+      : content.rules;
     const verdicts: Verdict[] = [];
     const byAccount = new Map<string, Verdict>();
     for (const r of input.recipients) {
       let v = byAccount.get(r.account);
       if (!v) {
         const account = byAccount.size < MAX_PERSONAL_RECIPIENTS ? await this.failOpen('account', this.store.getAccount(r.account), null) : null;
-        const bayes = await this.failOpen('bayes', this.content.bayes(content.tokens, account?.id ?? null), []);
+        const bayes = content === null ? [] : await this.failOpen('bayes', this.content.bayes(content.tokens, account?.id ?? null), []);
         const history = account === null ? [] : await this.failOpen('sender history', senderSignals({
           wroteTo: (a) => this.store.hasWrittenTo(account.id, a),
           verdict: (a) => this.store.senderVerdict(account.id, a),
         }, sender, cfg.scores), []);
-        const signals = [...shared, ...content.rules, ...bayes, ...history];
-        v = decide(signals, cfg.thresholds, content.refuse);
+        const signals = [...shared, ...contentSignals, ...bayes, ...history];
+        v = decide(signals, cfg.thresholds, content?.refuse ?? false);
         byAccount.set(r.account, v);
       }
       verdicts.push(v);

@@ -102,6 +102,14 @@ export interface ContentAnalysis {
   refuse: boolean;
 }
 
+/** What the content says, before any token database is asked: the rules' hits and the tokens
+ * (pure: the inbound filter runs it on its analysis threads, see analysis-pool.ts). */
+export function analyseContent(raw: Buffer, parsed: ParsedMessage, rules: RuleSet, tokenize: TokenizeOptions = DEFAULT_TOKENIZE): ContentAnalysis {
+  const view = viewMessage(raw, parsed);
+  const r = rules.evaluate(view);
+  return { rules: ruleSignals(r), tokens: [...tokenizeView(view, tokenize), ...ruleTokens(r.hits)], refuse: r.refuse };
+}
+
 /** The content checks of one server: rules (compiled once) and the Bayes classifier over a TokenDb
  * (the Store, or a MemoryTokenDb). Also a Learner for junk feedback. */
 export class ContentFilter {
@@ -120,9 +128,7 @@ export class ContentFilter {
   }
 
   analyse(raw: Buffer, parsed: ParsedMessage): ContentAnalysis {
-    const view = viewMessage(raw, parsed);
-    const r = this.rules.evaluate(view);
-    return { rules: ruleSignals(r), tokens: [...tokenizeView(view, this.tokenizeOptions), ...ruleTokens(r.hits)], refuse: r.refuse };
+    return analyseContent(raw, parsed, this.rules, this.tokenizeOptions);
   }
 
   /** What training on a message needs: its tokens and the prior of the logistic model's step

@@ -33,6 +33,13 @@ test('config: defaults, the data folder file, then command-line overrides', () =
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('config: spam.analysis threads and deadline', () => {
+  assert.deepEqual(parseSpamConfig({}).analysis, { threads: 1, timeoutMs: 10_000, uncheckedScore: 3 });
+  assert.deepEqual(parseSpamConfig({ analysis: { threads: 0, timeoutMs: 2000, uncheckedScore: 5 } }).analysis, { threads: 0, timeoutMs: 2000, uncheckedScore: 5 });
+  assert.throws(() => parseSpamConfig({ analysis: { threads: 1.5 } }), /spam\.analysis\.threads must be a whole number from 0 to 16/);
+  assert.throws(() => parseSpamConfig({ analysis: { timeoutMs: 10 } }), /spam\.analysis\.timeoutMs must be a whole number from 100/);
+});
+
 test('config: spam.bayes token limits', () => {
   assert.deepEqual(parseSpamConfig({}).bayes, { maxGlobalTokens: 2_000_000, maxAccountTokens: 200_000, logisticScale: 1 });
   assert.deepEqual(parseSpamConfig({ bayes: { maxAccountTokens: 50_000, logisticScale: 0 } }).bayes, { maxGlobalTokens: 2_000_000, maxAccountTokens: 50_000, logisticScale: 0 });
