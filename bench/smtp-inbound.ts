@@ -34,6 +34,8 @@ export interface SmtpBenchOptions {
   filter?: boolean;
   /** The loopback DNS server answers after this long, like a real resolver (default 0). */
   dnsDelayMs?: number;
+  /** spam.analysis.threads (0: content analysis on the main thread); the default when absent. */
+  analysisThreads?: number;
 }
 
 export async function benchSmtpInbound(name: string, sizes: number[], total: number, clients = 20, opts: SmtpBenchOptions = {}): Promise<SmtpBenchResult> {
@@ -45,7 +47,7 @@ export async function benchSmtpInbound(name: string, sizes: number[], total: num
   dns.delayMs = opts.dnsDelayMs ?? 0;
   dns.add('example.net', { type: 'TXT', data: 'v=spf1 ip4:127.0.0.0/8 -all' });
   dns.add('_dmarc.example.net', { type: 'TXT', data: 'v=DMARC1; p=none' });
-  fs.writeFileSync(`${data}/config.json`, JSON.stringify({ spam: { enabled: filter } }));
+  fs.writeFileSync(`${data}/config.json`, JSON.stringify({ spam: { enabled: filter, ...(opts.analysisThreads !== undefined ? { analysis: { threads: opts.analysisThreads } } : {}) } }));
   const store = await openStore({ dataDir: data });
   if (filter) await trainFromCorpus(store, 400);
   await store.addDomain('bench.test');

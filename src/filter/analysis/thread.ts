@@ -5,7 +5,7 @@ import { parseMessage } from '../../mime/index.js';
 import { RuleSet, defaultRules } from '../rules/engine.js';
 import { analyseContent } from '../verdict.js';
 import type { TokenizeOptions } from '../bayes/tokenize.js';
-import type { AnalysisReply, AnalysisRequest } from './pool.js';
+import { TOKEN_SEP, type AnalysisReply, type AnalysisRequest } from './pool.js';
 
 const setup = workerData as { rulesFile: string | null; tokenize?: TokenizeOptions };
 const rules = setup.rulesFile === null ? defaultRules() : RuleSet.fromFile(setup.rulesFile);
@@ -15,7 +15,8 @@ port.on('message', (req: AnalysisRequest) => {
   let reply: AnalysisReply;
   try {
     const raw = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength);
-    reply = { id: req.id, ok: true, analysis: analyseContent(raw, parseMessage(raw), rules, setup.tokenize) };
+    const a = analyseContent(raw, parseMessage(raw), rules, setup.tokenize);
+    reply = { id: req.id, ok: true, rules: a.rules, tokens: a.tokens.join(TOKEN_SEP), refuse: a.refuse };
   } catch (e) {
     reply = { id: req.id, ok: false, error: (e as Error).message };
   }
