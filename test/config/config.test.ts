@@ -35,7 +35,7 @@ test('config: defaults, the data folder file, then command-line overrides', () =
 });
 
 test('config: spam.analysis threads and deadline', () => {
-  assert.deepEqual(parseSpamConfig({}).analysis, { threads: Math.max(0, Math.min(4, os.availableParallelism() - 2)), timeoutMs: 10_000, uncheckedScore: 3 });
+  assert.deepEqual(parseSpamConfig({}).analysis, { threads: Math.max(1, Math.min(4, os.availableParallelism() - 1)), timeoutMs: 10_000, uncheckedScore: 3 });
   assert.deepEqual(parseSpamConfig({ analysis: { threads: 0, timeoutMs: 2000, uncheckedScore: 5 } }).analysis, { threads: 0, timeoutMs: 2000, uncheckedScore: 5 });
   assert.throws(() => parseSpamConfig({ analysis: { threads: 1.5 } }), /spam\.analysis\.threads must be a whole number from 0 to 16/);
   assert.throws(() => parseSpamConfig({ analysis: { timeoutMs: 10 } }), /spam\.analysis\.timeoutMs must be a whole number from 100/);

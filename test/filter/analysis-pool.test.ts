@@ -61,6 +61,15 @@ test('a message past the deadline is judged without its content; the main thread
     assert.ok(next !== null);
     assert.deepEqual(next.rules.map((r) => r.name), ['FREE']);
     assert.ok(next.tokens.includes('rule:FREE'));
+
+    // Messages handed to the thread behind a slow one are not lost with it: the new thread
+    // analyses them.
+    const queued = await Promise.all([
+      pool.analyse(msg({ Subject: 'slow' }, `${'a'.repeat(40)}! c\n`)),
+      ...[1, 2, 3].map((k) => pool.analyse(msg({ Subject: `free ${k}` }, 'fine\n'))),
+    ]);
+    assert.equal(queued[0], null);
+    for (const a of queued.slice(1)) assert.deepEqual(a?.rules.map((r) => r.name), ['FREE']);
   } finally {
     await pool.close();
     fs.rmSync(dir, { recursive: true, force: true });

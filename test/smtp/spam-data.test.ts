@@ -21,7 +21,7 @@ before(async () => {
   dns.add('_dmarc.sender.test', { type: 'TXT', data: 'v=DMARC1; p=none' });
   dns.add('bank.test', { type: 'TXT', data: 'v=spf1 ip4:192.0.2.0/24 -all' });
   dns.add('_dmarc.bank.test', { type: 'TXT', data: 'v=DMARC1; p=reject' });
-  // Content analysis on a thread of its own (the default only beyond two cores): judged as on the main thread.
+  // Content analysis on a thread of its own, as by default.
   t = await startTestSystem({ dns: dns.address, spam: { greylist: { enabled: true, delayMs: 300, retryWindowMs: 60_000, passTtlMs: 60_000 }, analysis: { threads: 1 } } });
   await addAccount(t.system, 'alice@fjord.test');
 });

@@ -31,8 +31,15 @@ export interface AnalysisPoolOptions {
  * SMTP server's session limit keeps the queue far below it. */
 const MAX_WAITING = 10_000;
 
-interface Job { raw: Buffer; resolve: (a: ContentAnalysis | null) => void }
-interface Slot { worker: Worker; job: Job | null; id: number; timer: NodeJS.Timeout | null }
+/** Messages handed to a thread before its answers come back: the thread works through them while
+ * the main thread is busy with its sessions, instead of idling until the main thread gets round
+ * to its last answer and hands it the next message. */
+const PIPELINE = 8;
+
+interface Job { raw: Buffer; resolve: (a: ContentAnalysis | null) => void; id: number }
+/** A thread and the messages it holds, in the order it works on them (the first is the one it is
+ * on, and the deadline is its). */
+interface Slot { worker: Worker; held: Job[]; timer: NodeJS.Timeout | null }
 
 export class AnalysisPool {
   private readonly slots: Slot[] = [];
@@ -48,7 +55,7 @@ export class AnalysisPool {
   analyse(raw: Buffer): Promise<ContentAnalysis | null> {
     if (this.closed || this.waiting.length >= MAX_WAITING) return Promise.resolve(null);
     return new Promise((resolve) => {
-      this.waiting.push({ raw, resolve });
+      this.waiting.push({ raw, resolve, id: this.nextId++ });
       this.dispatch();
     });
   }
@@ -56,18 +63,23 @@ export class AnalysisPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const j of this.waiting.splice(0)) j.resolve(null);
-    await Promise.all(this.slots.map((s) => this.stop(s)));
+    await Promise.all(this.slots.map((s) => this.stop(s, null)));
   }
 
   private spawn(): Slot {
     const worker = new Worker(new URL('./thread.js', import.meta.url), {
       workerData: { rulesFile: this.o.rulesFile ?? null, tokenize: this.o.tokenize },
     });
-    const slot: Slot = { worker, job: null, id: 0, timer: null };
+    const slot: Slot = { worker, held: [], timer: null };
     worker.on('message', (r: AnalysisReply) => {
-      if (slot.job === null || r.id !== slot.id) return;
+      const job = slot.held[0];
+      if (job === undefined || r.id !== job.id) return;
       if (!r.ok) this.o.logger?.warn({ err: r.error }, 'content analysis failed');
-      this.finish(slot, r.ok ? { rules: r.rules, tokens: r.tokens === '' ? [] : r.tokens.split(TOKEN_SEP), refuse: r.refuse } : null);
+      slot.held.shift();
+      this.clearDeadline(slot);
+      job.resolve(r.ok ? { rules: r.rules, tokens: r.tokens === '' ? [] : r.tokens.split(TOKEN_SEP), refuse: r.refuse } : null);
+      this.startDeadline(slot);
+      this.dispatch();
     });
     worker.on('error', (e) => {
       this.o.logger?.error({ err: e.message }, 'analysis thread failed; replacing it');
@@ -77,45 +89,52 @@ export class AnalysisPool {
     return slot;
   }
 
+  /** Hands waiting messages to the threads holding fewest, up to PIPELINE each. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.job !== null || this.waiting.length === 0) continue;
+    while (this.waiting.length > 0) {
+      let best: Slot | null = null;
+      for (const slot of this.slots) if (slot.held.length < PIPELINE && (best === null || slot.held.length < best.held.length)) best = slot;
+      if (best === null) return;
       const job = this.waiting.shift()!;
-      slot.job = job;
-      slot.id = this.nextId++;
-      slot.timer = setTimeout(() => {
-        this.o.logger?.warn({ ms: this.o.timeoutMs, bytes: job.raw.length }, 'content analysis over its deadline; thread replaced');
-        this.replace(slot);
-      }, this.o.timeoutMs);
-      slot.worker.postMessage({ id: slot.id, raw: job.raw } satisfies AnalysisRequest);
+      best.held.push(job);
+      best.worker.postMessage({ id: job.id, raw: job.raw } satisfies AnalysisRequest);
+      if (best.held.length === 1) this.startDeadline(best);
     }
   }
 
-  private finish(slot: Slot, a: ContentAnalysis | null): void {
-    const job = slot.job;
-    if (slot.timer !== null) clearTimeout(slot.timer);
-    slot.job = null;
-    slot.timer = null;
-    job?.resolve(a);
-    this.dispatch();
+  /** The deadline of the message a thread is on (counted from when its previous answer came). */
+  private startDeadline(slot: Slot): void {
+    const job = slot.held[0];
+    if (job === undefined || slot.timer !== null) return;
+    slot.timer = setTimeout(() => {
+      this.o.logger?.warn({ ms: this.o.timeoutMs, bytes: job.raw.length }, 'content analysis over its deadline; thread replaced');
+      this.replace(slot);
+    }, this.o.timeoutMs);
   }
 
-  /** Ends a slot's thread (its message judged without content) and starts a fresh one. */
+  private clearDeadline(slot: Slot): void {
+    if (slot.timer !== null) clearTimeout(slot.timer);
+    slot.timer = null;
+  }
+
+  /** Ends a slot's thread and starts a fresh one: the message it was on is judged without its
+   * content; those it held behind it go back to the front of the queue. */
   private replace(slot: Slot): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
-    void this.stop(slot);
-    if (this.closed) return;
+    const behind = slot.held.slice(1);
+    slot.held.length = Math.min(slot.held.length, 1);
+    void this.stop(slot, null);
+    if (this.closed) { for (const j of behind) j.resolve(null); return; }
     this.slots[i] = this.spawn();
-    this.finish(slot, null);
+    this.waiting.unshift(...behind);
+    this.dispatch();
   }
 
-  private async stop(slot: Slot): Promise<void> {
-    if (slot.timer !== null) clearTimeout(slot.timer);
-    slot.timer = null;
-    const job = slot.job;
-    slot.job = null;
-    job?.resolve(null);
+  /** Stops a thread; the messages it still holds get `answer`. */
+  private async stop(slot: Slot, answer: null): Promise<void> {
+    this.clearDeadline(slot);
+    for (const j of slot.held.splice(0)) j.resolve(answer);
     slot.worker.removeAllListeners('message');
     slot.worker.removeAllListeners('error');
     slot.worker.on('error', () => {}); // a late error of a thread being ended
