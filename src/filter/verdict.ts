@@ -103,7 +103,7 @@ export interface ContentAnalysis {
 }
 
 /** What the content says, before any token database is asked: the rules' hits and the tokens
- * (pure: the inbound filter runs it on its analysis threads, see analysis-pool.ts). */
+ * (pure: the inbound filter runs it on its analysis threads, see analysis/pool.ts). */
 export function analyseContent(raw: Buffer, parsed: ParsedMessage, rules: RuleSet, tokenize: TokenizeOptions = DEFAULT_TOKENIZE): ContentAnalysis {
   const view = viewMessage(raw, parsed);
   const r = rules.evaluate(view);

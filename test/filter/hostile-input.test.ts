@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
+import { runWithDeadline, moduleLiteral } from '../helpers/worker.js';
 
 // Long runs of one kind of character in each place a message carries text: nothing the filter
 // does with a message (parsing, the view, rules, tokens) may be slower than linear in it, or one
@@ -28,8 +28,10 @@ test('messages made of long runs of one character are judged in linear time', as
   for (const [slot, make] of Object.entries(SLOTS)) {
     for (const r of RUNS) messages.push({ name: `${slot} ${JSON.stringify(r)}`, raw: new Uint8Array(Buffer.from(make(r.repeat(Math.ceil(SIZE / r.length)) + '\u0001'))) });
   }
-  const mod = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
-  const w = new Worker(`
+  const mod = (p: string) => moduleLiteral(p, import.meta.url);
+  const times: { name: string; ms: number; tokens: number }[] = [];
+  let current = '';
+  const outcome = await runWithDeadline<string>(`
     const { parentPort, workerData } = require('node:worker_threads');
     (async () => {
       const { messageFeatures } = await import(${mod('../../src/filter/eval/features.js')});
@@ -38,26 +40,17 @@ test('messages made of long runs of one character are judged in linear time', as
       const rules = defaultRules();
       messageFeatures(Buffer.from('From: a@b.com\\r\\n\\r\\nwarm\\r\\n'), rules, DEFAULT_TOKENIZE);
       for (const m of workerData) {
-        parentPort.postMessage({ started: m.name });
+        parentPort.postMessage({ note: { started: m.name } });
         const t = performance.now();
         const f = messageFeatures(Buffer.from(m.raw), rules, DEFAULT_TOKENIZE);
-        parentPort.postMessage({ name: m.name, ms: performance.now() - t, tokens: f.tokens.length });
+        parentPort.postMessage({ note: { name: m.name, ms: performance.now() - t, tokens: f.tokens.length } });
       }
-      parentPort.postMessage({ done: true });
-    })();`, { eval: true, workerData: messages });
-  const times: { name: string; ms: number; tokens: number }[] = [];
-  let current = '';
-  const outcome = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(`no answer in 120 s, at ${current}`), 120_000);
-    w.on('message', (m: { started?: string; done?: boolean; name: string; ms: number; tokens: number }) => {
-      if (m.started !== undefined) current = m.started;
-      else if (m.done === true) { clearTimeout(timer); resolve('done'); }
-      else times.push(m);
-    });
-    w.once('error', (e) => { clearTimeout(timer); reject(e); });
+      parentPort.postMessage('done');
+    })();`, messages, 120_000, (n) => {
+    const note = n as { started?: string; name: string; ms: number; tokens: number };
+    if (note.started !== undefined) current = note.started; else times.push(note);
   });
-  await w.terminate();
-  assert.equal(outcome, 'done');
+  assert.equal(outcome, 'done', `no answer in 120 s, at ${current}`);
   assert.equal(times.length, messages.length);
   assert.ok(times.every((t) => t.tokens > 0));
   times.sort((a, b) => b.ms - a.ms);

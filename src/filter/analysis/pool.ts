@@ -63,7 +63,7 @@ export class AnalysisPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const j of this.waiting.splice(0)) j.resolve(null);
-    await Promise.all(this.slots.map((s) => this.stop(s, null)));
+    await Promise.all(this.slots.map((s) => this.stop(s)));
   }
 
   private spawn(): Slot {
@@ -124,17 +124,17 @@ export class AnalysisPool {
     if (i < 0) return;
     const behind = slot.held.slice(1);
     slot.held.length = Math.min(slot.held.length, 1);
-    void this.stop(slot, null);
+    void this.stop(slot);
     if (this.closed) { for (const j of behind) j.resolve(null); return; }
     this.slots[i] = this.spawn();
     this.waiting.unshift(...behind);
     this.dispatch();
   }
 
-  /** Stops a thread; the messages it still holds get `answer`. */
-  private async stop(slot: Slot, answer: null): Promise<void> {
+  /** Stops a thread; the messages it still holds are judged without their content. */
+  private async stop(slot: Slot): Promise<void> {
     this.clearDeadline(slot);
-    for (const j of slot.held.splice(0)) j.resolve(answer);
+    for (const j of slot.held.splice(0)) j.resolve(null);
     slot.worker.removeAllListeners('message');
     slot.worker.removeAllListeners('error');
     slot.worker.on('error', () => {}); // a late error of a thread being ended

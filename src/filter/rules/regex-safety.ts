@@ -157,23 +157,27 @@ class Parser {
       else while (/\d/.test(s[this.i] ?? '')) this.i++;
       return { t: 'rep', body: { t: 'set', set: fullSet() }, min: 0, max: Infinity, at, end: this.i };
     }
-    return { t: 'set', set: this.escapedChar(e) };
+    if (this.unicodeProperty(e)) return { t: 'set', set: fullSet() };
+    const set = emptySet();
+    addCode(set, this.escapedCode(e), this.fold);
+    return { t: 'set', set };
   }
 
-  /** The character an escape (after its backslash, first character `e` consumed) stands for. */
-  private escapedChar(e: string): CharSet {
+  /** The code of the character an escape stands for (after its backslash, first character `e`
+   * consumed). */
+  private escapedCode(e: string): number {
     const s = this.src;
-    const set = emptySet();
-    if (this.unicodeProperty(e)) return fullSet();
-    let code: number;
-    if (e in SIMPLE_ESCAPES) code = SIMPLE_ESCAPES[e];
-    else if (e === 'x' && /^[0-9a-f]{2}/i.test(s.slice(this.i))) { code = parseInt(s.slice(this.i, this.i + 2), 16); this.i += 2; }
-    else if (e === 'u' && this.unicode && s[this.i] === '{' && s.indexOf('}', this.i) > 0) { const end = s.indexOf('}', this.i); code = parseInt(s.slice(this.i + 1, end), 16); this.i = end + 1; }
-    else if (e === 'u' && /^[0-9a-f]{4}/i.test(s.slice(this.i))) { code = parseInt(s.slice(this.i, this.i + 4), 16); this.i += 4; }
-    else if (e === 'c' && /^[a-z]/i.test(s[this.i] ?? '')) { code = s.charCodeAt(this.i++) % 32; }
-    else code = e.codePointAt(0) ?? 0;
-    addCode(set, code, this.fold);
-    return set;
+    if (e in SIMPLE_ESCAPES) return SIMPLE_ESCAPES[e];
+    if (e === 'x' && /^[0-9a-f]{2}/i.test(s.slice(this.i))) { this.i += 2; return parseInt(s.slice(this.i - 2, this.i), 16); }
+    if (e === 'u' && this.unicode && s[this.i] === '{' && s.indexOf('}', this.i) > 0) {
+      const end = s.indexOf('}', this.i);
+      const code = parseInt(s.slice(this.i + 1, end), 16);
+      this.i = end + 1;
+      return code;
+    }
+    if (e === 'u' && /^[0-9a-f]{4}/i.test(s.slice(this.i))) { this.i += 4; return parseInt(s.slice(this.i - 4, this.i), 16); }
+    if (e === 'c' && /^[a-z]/i.test(s[this.i] ?? '')) return s.charCodeAt(this.i++) % 32;
+    return e.codePointAt(0) ?? 0;
   }
 
   /** After a backslash and `e`: a \p{…} or \P{…} (u mode only; elsewhere \p is a "p"), skipped.
@@ -194,7 +198,6 @@ class Parser {
     const set = emptySet();
     while (this.i < s.length && s[this.i] !== ']') { // "[]" is an empty class in JavaScript
       const lo = this.classAtom();
-      if (lo === null) continue;
       if (typeof lo !== 'number') { union(set, lo); continue; }
       if (s[this.i] === '-' && s[this.i + 1] !== ']' && this.i + 1 < s.length) {
         this.i++;
@@ -202,7 +205,7 @@ class Parser {
         if (typeof hi === 'number') { addRange(set, lo, hi, this.fold); continue; }
         addCode(set, lo, this.fold);
         addCode(set, 45, false);
-        if (hi !== null) union(set, hi);
+        union(set, hi);
         continue;
       }
       addCode(set, lo, this.fold);
@@ -212,7 +215,7 @@ class Parser {
   }
 
   /** One member of a class: a character code, or a set for \d \w \s \p{…}. */
-  private classAtom(): number | CharSet | null {
+  private classAtom(): number | CharSet {
     const s = this.src;
     const c = s[this.i++];
     if (c !== '\\') { const code = s.codePointAt(this.i - 1)!; if (code > 0xffff) this.i++; return code; }
@@ -221,11 +224,7 @@ class Parser {
     if (cls !== null) return cls;
     if (e === 'b') return 8;
     if (this.unicodeProperty(e)) return fullSet();
-    const set = this.escapedChar(e);
-    // escapedChar gave a one-character set: recover its code for ranges.
-    if (set.other) return set;
-    for (let k = 0; k < 128; k++) if ((set.ascii[k >> 5] & (1 << (k & 31))) !== 0) return k;
-    return null;
+    return this.escapedCode(e);
   }
 }
 

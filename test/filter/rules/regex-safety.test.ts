@@ -1,27 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { nestedRepetition } from '../../../src/filter/rules/regex-safety.js';
 import { parseRules, RuleSyntaxError } from '../../../src/filter/rules/parse.js';
 import { defaultRulesPath } from '../../../src/filter/rules/engine.js';
 import { msg } from '../helpers-msg.js';
+import { runWithDeadline, moduleLiteral } from '../../helpers/worker.js';
 
 // The URL host that held the filter: a user part of 150 percent-encoded digits before "@" and an
 // IP address (a 2002 spam's link, as modern mail carries it, in a text part).
 const DIGITS = '1011011101111010101011101010101010101010110101010101010101011010110101010101010101010101101010101010101011000101101110101010101000110101011010101011010';
 const HOSTILE_URL = `http://${[...DIGITS].map((d) => `%3${d}`).join('')}@%34%2E%34%37%2E%39%36%2E%31%34%31/`;
-
-/** Runs `code` (a worker body posting its answer) with a deadline: a regex cannot be interrupted
- * in the thread running it, but a worker running one can be terminated. */
-function inWorker<T>(code: string, data: unknown, ms: number): Promise<T | 'timeout'> {
-  const w = new Worker(code, { eval: true, workerData: data });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { void w.terminate(); resolve('timeout'); }, ms);
-    w.once('message', (m: T) => { clearTimeout(timer); void w.terminate(); resolve(m); });
-    w.once('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-}
 
 test('nested repetitions that can split a run of characters many ways are found', () => {
   for (const re of [
@@ -63,7 +52,7 @@ test('a rules file with such a regex is refused, naming the line', () => {
 
 test('the old URL_NUMERIC_HOST regex runs for seconds on the hostile host; every default rule regex stays fast on hostile text', async () => {
   const host = DIGITS + '@4.47.96.141';
-  const old = await inWorker<number>(`
+  const old = await runWithDeadline<number>(`
     const { parentPort, workerData } = require('node:worker_threads');
     const t = performance.now(); new RegExp(workerData.re).test(workerData.host); parentPort.postMessage(performance.now() - t);`,
   { re: '^(?:[a-z]*\\d[a-z0-9-]*){3,}\\.(?:com|net|org|biz|info)$', host }, 2000);
@@ -74,7 +63,7 @@ test('the old URL_NUMERIC_HOST regex runs for seconds on the hostile host; every
   const inputs = [host, ...runs.flatMap((r) => [r.repeat(3000) + '\u0001', 'x' + r.repeat(3000) + '!'])];
   const specs = parseRules(fs.readFileSync(defaultRulesPath(), 'utf8'), 'default.rules').filter((s) => s.regex !== undefined);
   assert.ok(specs.length > 80);
-  const slowest = await inWorker<{ name: string; ms: number }>(`
+  const slowest = await runWithDeadline<{ name: string; ms: number }>(`
     const { parentPort, workerData } = require('node:worker_threads');
     let worst = { name: '', ms: 0 };
     for (const r of workerData.rules) {
@@ -92,15 +81,12 @@ test('the old URL_NUMERIC_HOST regex runs for seconds on the hostile host; every
 
 test('the filter judges a message with the hostile link (it held the thread before)', async () => {
   const raw = msg({ From: 'a@example.com', To: 'b@example.org', Subject: 'hi' }, `Click ${HOSTILE_URL} now\n`);
-  const features = new URL('../../../src/filter/eval/features.js', import.meta.url).href;
-  const engine = new URL('../../../src/filter/rules/engine.js', import.meta.url).href;
-  const tokenize = new URL('../../../src/filter/bayes/tokenize.js', import.meta.url).href;
-  const result = await inWorker<string[]>(`
+  const result = await runWithDeadline<string[]>(`
     const { parentPort, workerData } = require('node:worker_threads');
     (async () => {
-      const { messageFeatures } = await import(${JSON.stringify(features)});
-      const { defaultRules } = await import(${JSON.stringify(engine)});
-      const { DEFAULT_TOKENIZE } = await import(${JSON.stringify(tokenize)});
+      const { messageFeatures } = await import(${moduleLiteral('../../../src/filter/eval/features.js', import.meta.url)});
+      const { defaultRules } = await import(${moduleLiteral('../../../src/filter/rules/engine.js', import.meta.url)});
+      const { DEFAULT_TOKENIZE } = await import(${moduleLiteral('../../../src/filter/bayes/tokenize.js', import.meta.url)});
       const f = messageFeatures(Buffer.from(workerData.raw), defaultRules(), DEFAULT_TOKENIZE);
       parentPort.postMessage(f.rules.map((r) => r.name));
     })();`, { raw: new Uint8Array(raw) }, 20_000);
