@@ -1,6 +1,7 @@
-// Charset conversion to UTF-8 strings. iconv-lite covers the legacy charsets; anything it
-// does not know falls back to UTF-8 when the bytes are valid UTF-8, else latin1 (no byte
-// is ever dropped, and nothing throws).
+// Charset conversion to UTF-8 strings. iconv-lite covers the legacy charsets; the WHATWG
+// decoders built into Node (TextDecoder) cover the few it lacks, notably ISO-2022-JP, still
+// how much Japanese mail is written; anything neither knows falls back to UTF-8 when the bytes
+// are valid UTF-8, else latin1 (no byte is ever dropped, and nothing throws).
 import iconv from 'iconv-lite';
 import { isUtf8 } from 'node:buffer';
 
@@ -28,6 +29,25 @@ function resolve(label: string): string | null {
   return name;
 }
 
+const webCache = new Map<string, TextDecoder | null>();
+
+/** Node's own decoder for a label iconv-lite does not know, or null. Not the WHATWG
+ * "replacement" decoder (ISO-2022-KR/CN, HZ), which turns the whole text into one U+FFFD. */
+function webDecoder(label: string): TextDecoder | null {
+  const key = label.trim().toLowerCase();
+  let d = webCache.get(key);
+  if (d !== undefined) return d;
+  try {
+    d = new TextDecoder(key);
+    // x-user-defined maps high bytes to private-use characters: the guess below reads better.
+    if (d.encoding === 'replacement' || d.encoding === 'x-user-defined') d = null;
+  } catch {
+    d = null; // not a label the Encoding Standard knows (TextDecoder throws RangeError)
+  }
+  if (webCache.size < 1000) webCache.set(key, d);
+  return d;
+}
+
 function hasHighBit(buf: Buffer): boolean {
   for (let i = 0; i < buf.length; i++) if (buf[i] >= 0x80) return true;
   return false;
@@ -42,6 +62,10 @@ export function decodeCharset(buf: Buffer, charset: string | null): string {
     if (!/^(utf-?(16|32|7)|ucs|unicode|iso-2022|hz|cp1200|csunicode)/.test(cs)) return buf.toString('latin1');
   }
   const name = charset === null ? null : resolve(charset);
+  if (name === null && charset !== null) {
+    const web = webDecoder(charset);
+    if (web !== null) return web.decode(buf);
+  }
   if (name === null || name === 'us-ascii' || name === 'ascii') {
     // Unknown or 7-bit label on 8-bit data: UTF-8 when it is, else windows-1252 (a
     // latin1 superset that gives real characters for 0x80-0x9f).

@@ -238,6 +238,13 @@ test('transfer encodings and charsets', () => {
   assert.equal(decodedParam([], 'x'), null);
   assert.equal(decodeHeaderValue(Buffer.from('Caf\xe9 =?koi8-r?B?8NLJ18XU?=', 'latin1')), 'Café Привет');
   assert.equal(decodeHeaderValue('=?x-bogus?Q?caf=C3=A9?='), 'café');
+  // ISO-2022-JP (7-bit, switched by escape sequences), which iconv-lite lacks: body and header.
+  const jis = Buffer.from('\x1b$B$3$s$K$A$O\x1b(B, OK\r\n', 'latin1');
+  assert.equal(t('text/plain; charset=ISO-2022-JP', '7bit', jis), 'こんにちは, OK\r\n');
+  assert.equal(decodeHeaderValue(`=?iso-2022-jp?B?${Buffer.from('\x1b$BF|K\\8l\x1b(B', 'latin1').toString('base64')}?=`), '日本語');
+  // Labels whose WHATWG decoder would lose the text are guessed as before.
+  assert.equal(t('text/plain; charset=iso-2022-kr', '8bit', Buffer.from('héllo', 'utf8')), 'héllo');
+  assert.equal(t('text/plain; charset=x-user-defined', '8bit', Buffer.from('h\xe9llo', 'latin1')), 'héllo');
 });
 
 test('HTML rendering and alternative preference', () => {
