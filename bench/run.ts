@@ -11,6 +11,8 @@ import { benchTokenExpiry } from './token-expiry.js';
 import { benchSpamScale } from './spam-scale.js';
 import { logisticCv } from './spam-logistic.js';
 import { youngModels } from './spam-young.js';
+import { compareBayes } from './spam-choice.js';
+import { DEFAULT_BAYES } from '../src/filter/bayes/classifier.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown> = {
@@ -84,6 +86,15 @@ if (only === 'spam-logistic') {
   const rows = await logisticCv(SPAM_CORPUS);
   for (const r of rows) console.log(`${r.set} (${r.ham} ham, ${r.spam} spam): missed spam at ${r.atFp.join('/')} junked ham: ${r.without.join('/')} without the logistic model, ${r.beside.join('/')} with it beside rules and Bayes, ${r.withModel.join('/')} learning what they miss`);
   results.spamLogistic = rows;
+}
+
+if (only === 'spam-choice') {
+  // The tiling choice, by paired cross-validation on the train split (12 partitions).
+  const c = await compareBayes(SPAM_CORPUS, [['untiled', { ...DEFAULT_BAYES, tile: false }], ['tiled', { ...DEFAULT_BAYES, tile: true }]], 12, console.log);
+  for (const r of c.rows) console.log(`${r.name}: missed spam (of ${c.spam}) at ${c.atFp.join('/')} junked ham (of ${c.ham}): ${r.mean.missedAt.join('/')}; at the junk threshold ${r.mean.fp} junked, ${r.mean.fn} missed`);
+  const d = c.difference;
+  console.log(`${c.rows[1].name} minus ${c.rows[0].name}: ` + c.atFp.map((k, i) => `at ${k} junked ${d.missedAt[i].mean} ± ${d.missedAt[i].se}`).join(', ') + `; at the threshold junked ${d.fp.mean} ± ${d.fp.se}, missed ${d.fn.mean} ± ${d.fn.se}`);
+  results.spamChoice = c;
 }
 
 if (only === 'spam-young') {

@@ -88,7 +88,7 @@ test('classify: most significant clues only, deterministic', () => {
   assert.deepEqual(classify([...toks].reverse(), side, null, { ...opts, maxClues: 40 }), a);
 });
 
-test('classify: the clues of sorting every candidate, with ties, repeated tokens and family caps', () => {
+test('classify: the clues of sorting every candidate, with ties, repeated tokens, family caps and tiling', () => {
   // Reference: every distinct token's f, sorted by deviation then name, capped per family.
   const reference = (tokens: string[], counts: Map<string, { ham: number; spam: number }>, o: typeof opts) => {
     const all = [...new Set(tokens)].flatMap((t) => {
@@ -100,12 +100,23 @@ test('classify: the clues of sorting every candidate, with ties, repeated tokens
       const f = (o.strength * o.unknown + n * (rs / (rs + rh))) / (o.strength + n);
       return Math.abs(f - 0.5) >= o.minDev ? [{ token: t, f, d: Math.abs(f - 0.5) }] : [];
     }).sort((a, b) => b.d - a.d || (a.token < b.token ? -1 : 1));
+    // Tiling: the words a clue covers (a pair its two, a word itself; subject apart from body).
+    const covers = (t: string): string[] => {
+      const m = /^(subj:)?bi:(\S+) (.+)$/.exec(t);
+      if (m !== null) return [(m[1] ?? '') + m[2], (m[1] ?? '') + m[3]];
+      if (t.startsWith('subj:') || t.indexOf(':') <= 0) return [t];
+      return [];
+    };
     const used = new Map<string, number>();
+    const taken = new Set<string>();
     return all.filter((c) => {
       const fam = c.token.includes(':') ? c.token.slice(0, c.token.indexOf(':')) : '';
       const cap = o.familyCaps?.[fam];
       const u = used.get(fam) ?? 0;
       if (cap !== undefined && u >= cap) return false;
+      const words = o.tile === true ? covers(c.token) : [];
+      if (words.some((w) => taken.has(w))) return false;
+      for (const w of words) taken.add(w);
       used.set(fam, u + 1);
       return true;
     }).slice(0, o.maxClues).map((c) => ({ token: c.token, f: c.f }));
@@ -115,12 +126,33 @@ test('classify: the clues of sorting every candidate, with ties, repeated tokens
   for (let round = 0; round < 200; round++) {
     const counts = new Map<string, { ham: number; spam: number }>();
     // Few distinct counts, so many tokens share a deviation and the name decides.
-    for (let i = 0; i < 300; i++) counts.set(['', 'html:', 'bi:', 'part:', ':'][rnd(5)] + `w${rnd(500)}`, { ham: rnd(4), spam: rnd(4) });
+    // Words from a small vocabulary, so that pairs and words overlap often (tiling).
+    const word = () => `w${rnd(40)}`;
+    for (let i = 0; i < 300; i++) {
+      const t = ['', 'html:', 'bi:', 'part:', ':', 'subj:', 'subj:bi:'][rnd(7)];
+      counts.set(t.endsWith('bi:') && rnd(4) > 0 ? `${t}${word()} ${word()}` : t + `w${rnd(500)}`, { ham: rnd(4), spam: rnd(4) });
+    }
     const vocab = [...counts.keys(), 'unseen1', 'unseen2'];
     const tokens = Array.from({ length: rnd(400) }, () => vocab[rnd(vocab.length)]);
-    const caps = [undefined, { html: 3, bi: 10 }, { html: 1, part: 0, '': 4 }, { '': 0, bi: 2 }, DEFAULT_BAYES.familyCaps][rnd(5)];
-    const o = { ...opts, maxClues: [1, 5, 40, 500][rnd(4)], familyCaps: caps };
+    const caps = [undefined, { html: 3, bi: 10 }, { html: 1, part: 0, '': 4 }, { '': 0, bi: 2 }, { subj: 2, html: 0 }, DEFAULT_BAYES.familyCaps][rnd(6)];
+    const o = { ...opts, maxClues: [1, 5, 40, 500][rnd(4)], familyCaps: caps, tile: rnd(3) > 0 };
     const r = classify(tokens, { counts, totals: { ham: 100, spam: 100 } }, null, o)!;
     assert.deepEqual(r.clues, reference(tokens, counts, o));
   }
+});
+
+test('classify tiles: a pair and its words are never clues together, and weaker clues take their place', () => {
+  const counts = new Map<string, { ham: number; spam: number }>([
+    ['bi:claim your', { ham: 0, spam: 50 }], ['claim', { ham: 0, spam: 40 }], ['your', { ham: 0, spam: 30 }],
+    ['bi:your prize', { ham: 0, spam: 20 }], ['prize', { ham: 0, spam: 10 }], ['subj:claim', { ham: 0, spam: 5 }],
+    ['meeting', { ham: 3, spam: 0 }],
+  ]);
+  const side = { counts, totals: { ham: 100, spam: 100 } };
+  const tokens = [...counts.keys()];
+  const clues = (tile: boolean) => classify(tokens, side, null, { ...opts, maxClues: 4, tile })!.clues.map((c) => c.token);
+  // Untiled, the strongest four include the pair and both of its words (one piece of evidence
+  // counted three times); tiled, "claim" and "your" and the pair sharing "your" give way.
+  assert.deepEqual(clues(false), ['bi:claim your', 'claim', 'your', 'bi:your prize']);
+  assert.deepEqual(clues(true), ['bi:claim your', 'prize', 'subj:claim', 'meeting']);
+  assert.equal(DEFAULT_BAYES.tile, true);
 });

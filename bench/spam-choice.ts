@@ -1,0 +1,86 @@
+// A choice between two Bayes settings, made the way the shipped ones were: 5-fold cross-validation
+// on the train split only, repeated over several random partitions, each message judged with the
+// whole production score (rules, Bayes points and the logistic model's, the model trained with
+// its prior from the same Bayes settings). Because both settings see the same partitions, their
+// figures are compared partition by partition: the mean difference and its standard error say
+// whether a gain is more than the partitions' noise.
+//   npm run bench -- spam-choice   (tiling off against on, the choice of 2026-11-29)
+import { readCorpus } from '../src/filter/eval/corpus.js';
+import { trainingOrder, trainOne } from '../src/filter/eval/evaluate.js';
+import { judge, type MessageFeatures } from '../src/filter/eval/features.js';
+import { seededRandom } from '../src/filter/eval/random.js';
+import { MemoryTokenDb } from '../src/filter/bayes/token-db.js';
+import type { BayesOptions } from '../src/filter/bayes/classifier.js';
+import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../src/filter/verdict.js';
+import { featurise } from './spam-cv.js';
+
+/** Junked-ham counts at which missed spam is read off the trade-off curve. */
+const AT_FP = [2, 4, 6, 8];
+
+export interface ChoiceFigures { missedAt: number[]; fp: number; fn: number }
+export interface ChoiceRow { name: string; mean: ChoiceFigures; perPartition: ChoiceFigures[] }
+export interface ChoiceResult {
+  ham: number; spam: number; partitions: number; atFp: number[];
+  rows: ChoiceRow[];
+  /** Second setting minus first: mean and standard error over partitions. */
+  difference: { missedAt: { mean: number; se: number }[]; fp: { mean: number; se: number }; fn: { mean: number; se: number } };
+}
+
+function figures(scores: number[], refuse: boolean[], spam: boolean[]): ChoiceFigures {
+  const hams = scores.filter((_, i) => !spam[i]).sort((a, b) => b - a);
+  const spams = scores.filter((_, i) => spam[i]);
+  let fp = 0, fn = 0;
+  scores.forEach((s, i) => {
+    const junk = refuse[i] || s >= DEFAULT_THRESHOLDS.junk;
+    if (spam[i] && !junk) fn++;
+    if (!spam[i] && junk) fp++;
+  });
+  return { missedAt: AT_FP.map((k) => spams.filter((v) => v <= hams[k]).length), fp, fn };
+}
+
+/** Scores of every message, each judged by a database trained on the other four folds. */
+function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold: number[], bayes: BayesOptions): number[] {
+  const scores = new Array<number>(feats.length);
+  const o = { bayes, points: DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS };
+  for (let k = 0; k < 5; k++) {
+    const idx = feats.map((_, i) => i).filter((i) => fold[i] !== k);
+    const db = new MemoryTokenDb();
+    for (const j of trainingOrder(idx.length)) trainOne(db, feats[idx[j]], labels[idx[j]], bayes);
+    feats.forEach((f, i) => { if (fold[i] === k) scores[i] = judge(f, db, o).score; });
+  }
+  return scores;
+}
+
+const meanSe = (d: number[]) => {
+  const m = d.reduce((a, b) => a + b, 0) / d.length;
+  const v = d.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, d.length - 1);
+  return { mean: Math.round(m * 100) / 100, se: Math.round(Math.sqrt(v / d.length) * 100) / 100 };
+};
+
+export async function compareBayes(corpus: string, settings: [string, BayesOptions][], partitions = 12, log: (s: string) => void = () => {}): Promise<ChoiceResult> {
+  const train = readCorpus(corpus).filter((e) => e.split === 'train');
+  const feats = await featurise(train.map((e) => e.file));
+  const labels = train.map((e) => e.label);
+  const spam = labels.map((l) => l === 'spam');
+  const refuse = feats.map((f) => f.refuse);
+  const rows: ChoiceRow[] = settings.map(([name]) => ({ name, mean: { missedAt: [], fp: 0, fn: 0 }, perPartition: [] }));
+  for (let p = 0; p < partitions; p++) {
+    const rnd = seededRandom(100 + p);
+    const fold = train.map(() => Math.floor(rnd() * 5));
+    settings.forEach(([, bayes], s) => rows[s].perPartition.push(figures(crossScores(feats, labels, fold, bayes), refuse, spam)));
+    log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
+  }
+  const avg = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;
+  for (const r of rows) {
+    r.mean = { missedAt: AT_FP.map((_, k) => avg(r.perPartition.map((f) => f.missedAt[k]))), fp: avg(r.perPartition.map((f) => f.fp)), fn: avg(r.perPartition.map((f) => f.fn)) };
+  }
+  const [a, b] = rows;
+  return {
+    ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, partitions, atFp: AT_FP, rows,
+    difference: {
+      missedAt: AT_FP.map((_, k) => meanSe(b.perPartition.map((f, p) => f.missedAt[k] - a.perPartition[p].missedAt[k]))),
+      fp: meanSe(b.perPartition.map((f, p) => f.fp - a.perPartition[p].fp)),
+      fn: meanSe(b.perPartition.map((f, p) => f.fn - a.perPartition[p].fn)),
+    },
+  };
+}
