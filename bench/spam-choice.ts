@@ -1,16 +1,18 @@
-// A choice between two Bayes settings, made the way the shipped ones were: 5-fold cross-validation
+// A choice between two settings of the content filter (Bayes options, tokenizer options), made the way the shipped ones were: 5-fold cross-validation
 // on the train split only, repeated over several random partitions, each message judged with the
 // whole production score (rules, Bayes points and the logistic model's, the model trained with
 // its prior from the same Bayes settings). Because both settings see the same partitions, their
 // figures are compared partition by partition: the mean difference and its standard error say
 // whether a gain is more than the partitions' noise.
-//   npm run bench -- spam-choice   (tiling off against on, the choice of 2026-11-29)
+//   npm run bench -- spam-choice   (the choices of 2026-11-29: tiling off against on, then
+//   header-consistency tokens off against on)
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainingOrder, trainOne } from '../src/filter/eval/evaluate.js';
 import { judge, type MessageFeatures } from '../src/filter/eval/features.js';
 import { seededRandom } from '../src/filter/eval/random.js';
 import { MemoryTokenDb } from '../src/filter/bayes/token-db.js';
-import type { BayesOptions } from '../src/filter/bayes/classifier.js';
+import { DEFAULT_BAYES, type BayesOptions } from '../src/filter/bayes/classifier.js';
+import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../src/filter/bayes/tokenize.js';
 import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../src/filter/verdict.js';
 import { featurise } from './spam-cv.js';
 
@@ -57,9 +59,13 @@ const meanSe = (d: number[]) => {
   return { mean: Math.round(m * 100) / 100, se: Math.round(Math.sqrt(v / d.length) * 100) / 100 };
 };
 
-export async function compareBayes(corpus: string, settings: [string, BayesOptions][], partitions = 12, log: (s: string) => void = () => {}): Promise<ChoiceResult> {
+export interface Setting { bayes?: BayesOptions; tokenize?: TokenizeOptions }
+
+export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}): Promise<ChoiceResult> {
   const train = readCorpus(corpus).filter((e) => e.split === 'train');
-  const feats = await featurise(train.map((e) => e.file));
+  const featsOf: MessageFeatures[][] = [];
+  for (const [, s] of settings) featsOf.push(await featurise(train.map((e) => e.file), 2, s.tokenize ?? DEFAULT_TOKENIZE));
+  const feats = featsOf[0];
   const labels = train.map((e) => e.label);
   const spam = labels.map((l) => l === 'spam');
   const refuse = feats.map((f) => f.refuse);
@@ -67,7 +73,7 @@ export async function compareBayes(corpus: string, settings: [string, BayesOptio
   for (let p = 0; p < partitions; p++) {
     const rnd = seededRandom(100 + p);
     const fold = train.map(() => Math.floor(rnd() * 5));
-    settings.forEach(([, bayes], s) => rows[s].perPartition.push(figures(crossScores(feats, labels, fold, bayes), refuse, spam)));
+    settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o.bayes ?? DEFAULT_BAYES), refuse, spam)));
     log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
   }
   const avg = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;

@@ -7,7 +7,7 @@ import { readCorpus } from '../src/filter/eval/corpus.js';
 import { EvalPool, trainDb, judgeOptions } from '../src/filter/eval/evaluate.js';
 import type { MessageFeatures } from '../src/filter/eval/features.js';
 import { classify, DEFAULT_BAYES, type BayesOptions } from '../src/filter/bayes/classifier.js';
-import { DEFAULT_TOKENIZE } from '../src/filter/bayes/tokenize.js';
+import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../src/filter/bayes/tokenize.js';
 import { bayesPoints, DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, type BayesPoints } from '../src/filter/verdict.js';
 
 export interface CvFigures { accuracy: number; fpRate: number; fnRate: number; fp: number; fn: number; ham: number; spam: number }
@@ -32,8 +32,8 @@ function figures(labels: ('ham' | 'spam')[], scores: number[], refuse: boolean[]
 }
 
 /** Rules and tokens (bigrams included) of every file, computed on worker threads. */
-export async function featurise(files: string[], threads = 2): Promise<MessageFeatures[]> {
-  const pool = new EvalPool({ rulesFile: null, tokenize: DEFAULT_TOKENIZE, judge: judgeOptions() }, threads);
+export async function featurise(files: string[], threads = 2, tokenize: TokenizeOptions = DEFAULT_TOKENIZE): Promise<MessageFeatures[]> {
+  const pool = new EvalPool({ rulesFile: null, tokenize, judge: judgeOptions() }, threads);
   try {
     return await pool.map<MessageFeatures>({ op: 'features', files, rules: true });
   } finally {
