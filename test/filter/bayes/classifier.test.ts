@@ -156,3 +156,19 @@ test('classify tiles: a pair and its words are never clues together, and weaker 
   assert.deepEqual(clues(true), ['bi:claim your', 'prize', 'subj:claim', 'meeting']);
   assert.equal(DEFAULT_BAYES.tile, true);
 });
+
+test('classify tiles exactly when the strongest candidates nearly all overlap (every candidate walked)', () => {
+  // 200 strong pairs that all share "x": one can be a clue. The 40 clues must then come from
+  // the weaker words below them, beyond the 3·40 strongest candidates.
+  const counts = new Map<string, { ham: number; spam: number }>();
+  for (let i = 0; i < 200; i++) counts.set(`bi:x w${i}`, { ham: 0, spam: 60 + (i % 7) });
+  for (let i = 0; i < 100; i++) counts.set(`v${i}`, { ham: 0, spam: 5 + (i % 5) });
+  const side = { counts, totals: { ham: 100, spam: 100 } };
+  const r = classify([...counts.keys()], side, null, { ...opts, maxClues: 40 })!;
+  const pairs = r.clues.filter((c) => c.token.startsWith('bi:'));
+  assert.equal(pairs.length, 1);
+  assert.equal(r.clues.length, 40);
+  // The 39 strongest of the words, in clue order.
+  const words = [...counts.keys()].filter((t) => t.startsWith('v')).sort((a, b) => (counts.get(b)!.spam - counts.get(a)!.spam) || (a < b ? -1 : 1)).slice(0, 39);
+  assert.deepEqual(r.clues.slice(1).map((c) => c.token), words);
+});
