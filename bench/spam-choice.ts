@@ -1,9 +1,10 @@
-// A choice between two settings of the content filter (Bayes options, tokenizer options), made the way the shipped ones were: 5-fold cross-validation
-// on the train split only, repeated over several random partitions, each message judged with the
-// whole production score (rules, Bayes points and the logistic model's, the model trained with
-// its prior from the same Bayes settings). Because both settings see the same partitions, their
-// figures are compared partition by partition: the mean difference and its standard error say
-// whether a gain is more than the partitions' noise.
+// A choice between two settings of the content filter (Bayes options, tokenizer options), made
+// the way the shipped ones were: 5-fold cross-validation on the train split only, repeated over
+// several random partitions, each message judged with the whole production score (rules, Bayes
+// points and the logistic model's, the model trained with its prior from the same Bayes
+// settings). Because both settings see the same partitions, their figures are compared partition
+// by partition: the mean difference and its standard error say whether a gain is more than the
+// partitions' noise.
 //   npm run bench -- spam-choice   (the choices of 2026-11-29: tiling off against on, then
 //   header-consistency tokens off against on)
 import { readCorpus } from '../src/filter/eval/corpus.js';
@@ -63,8 +64,14 @@ export interface Setting { bayes?: BayesOptions; tokenize?: TokenizeOptions }
 
 export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}): Promise<ChoiceResult> {
   const train = readCorpus(corpus).filter((e) => e.split === 'train');
+  const byTokenizer = new Map<string, MessageFeatures[]>(); // settings that tokenize alike share
   const featsOf: MessageFeatures[][] = [];
-  for (const [, s] of settings) featsOf.push(await featurise(train.map((e) => e.file), 2, s.tokenize ?? DEFAULT_TOKENIZE));
+  for (const [, s] of settings) {
+    const key = JSON.stringify(s.tokenize ?? DEFAULT_TOKENIZE);
+    let f = byTokenizer.get(key);
+    if (f === undefined) { f = await featurise(train.map((e) => e.file), 2, s.tokenize ?? DEFAULT_TOKENIZE); byTokenizer.set(key, f); }
+    featsOf.push(f);
+  }
   const feats = featsOf[0];
   const labels = train.map((e) => e.label);
   const spam = labels.map((l) => l === 'spam');

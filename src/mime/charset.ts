@@ -1,7 +1,7 @@
 // Charset conversion to UTF-8 strings. iconv-lite covers the legacy charsets; the WHATWG
-// decoders built into Node (TextDecoder) cover the few it lacks, notably ISO-2022-JP, still
-// how much Japanese mail is written; anything neither knows falls back to UTF-8 when the bytes
-// are valid UTF-8, else latin1 (no byte is ever dropped, and nothing throws).
+// decoders built into Node (TextDecoder) cover the few it lacks, notably ISO-2022-JP, in which
+// much Japanese mail is still written; anything neither knows falls back to UTF-8 when the
+// bytes are valid UTF-8, else latin1 (no byte is ever dropped, and nothing throws).
 import iconv from 'iconv-lite';
 import { isUtf8 } from 'node:buffer';
 

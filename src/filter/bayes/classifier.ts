@@ -61,10 +61,11 @@ export interface BayesOptions {
  * tile: a pair like "claim your" and its words "claim" and "your" are one piece of evidence; as
  * three clues the chi-square combination, which takes clues as independent, counts it three
  * times. Tiled, the strongest of them stands for all (selectTiled). 5-fold CV on the train split
- * (12 partitions, nothing from the test split), missed spam of 1,322 when 2, 4 and 6 of 2,904
- * ham are junked: 54.9/29.4/21.8 untiled, 47.9/26.8/20.6 tiled (paired difference at 2 junked
- * -7.0, standard error 2.2); at the junk threshold 4.6 ham junked and 29.1 spam missed, against
- * 4.4 and 27.8. */
+ * (bench spam-choice, 12 partitions, nothing from the test split), missed spam of 1,322 when 2,
+ * 4 and 6 of 2,904 ham are junked: 55.0/29.4/21.8 untiled, 47.9/26.8/20.6 tiled (paired
+ * difference at 2 junked -7.1, standard error 2.1); at the junk threshold 4.6 ham junked and
+ * 29.1 spam missed, against 4.4 and 27.8. On 12 other partitions 59.8/33.3/25.3 against
+ * 49.4/27.8/20.3. */
 export const DEFAULT_BAYES: BayesOptions = {
   strength: 0.45, unknown: 0.5, minDev: 0.1, maxClues: 40, userPrior: 10, minTrained: 20, logisticMinTrained: 200,
   familyCaps: { html: 1, fact: 1, has: 2, part: 0, ct: 0, mime: 0, rule: 0 }, tile: true,
@@ -284,7 +285,8 @@ function coveredWords(t: string, out: string[]): number {
 
 /** The families tiling walks through (body words, pairs, subject words and pairs). */
 const TILED_FAMILIES = ['', 'bi', 'subj'];
-const tiledFamily = (t: string): string => { const c = t.indexOf(':'); return c <= 0 ? '' : t.slice(0, c); };
+/** A token's family as familyCaps names it: the prefix before its first colon, '' for body words. */
+const familyName = (t: string): string => { const c = t.indexOf(':'); return c <= 0 ? '' : t.slice(0, c); };
 
 /** `caps` without the tiled families' caps: those count clues taken, so they apply during the walk. */
 const poolCapsOf = new WeakMap<Readonly<Record<string, number>>, Readonly<Record<string, number>>>();
@@ -322,7 +324,7 @@ function walkTiled(tokens: string[], order: Int32Array, max: number, caps: Reado
   for (let j = 0; j < order.length && n < max; j++) {
     const c = order[j];
     const t = tokens[candTok[c]];
-    const fam = tiledFamily(t);
+    const fam = familyName(t);
     const cap = caps === undefined || (!all && !TILED_FAMILIES.includes(fam)) ? undefined : caps[fam];
     if (cap !== undefined && (takenPerFamily.get(fam) ?? 0) >= cap) continue;
     const w = coveredWords(t, covered);
