@@ -64,7 +64,7 @@ export interface BayesOptions {
  * (bench spam-choice, 12 partitions, nothing from the test split), missed spam of 1,322 when 2,
  * 4 and 6 of 2,904 ham are junked: 55.0/29.4/21.8 untiled, 47.9/26.8/20.6 tiled (paired
  * difference at 2 junked -7.1, standard error 2.1); at the junk threshold 4.6 ham junked and
- * 29.1 spam missed, against 4.4 and 27.8. On 12 other partitions 59.8/33.3/25.3 against
+ * 29.1 spam missed, against 4.4 and 27.8. On 12 other partitions 56.9/31.5/23.6 against
  * 49.4/27.8/20.3. */
 export const DEFAULT_BAYES: BayesOptions = {
   strength: 0.45, unknown: 0.5, minDev: 0.1, maxClues: 40, userPrior: 10, minTrained: 20, logisticMinTrained: 200,
