@@ -8,10 +8,9 @@
 //   npm run bench -- spam-choice   (the choices of 2026-11-29: tiling off against on, then
 //   header-consistency tokens off against on)
 import { readCorpus } from '../src/filter/eval/corpus.js';
-import { trainingOrder, trainOne } from '../src/filter/eval/evaluate.js';
+import { trainDb } from '../src/filter/eval/evaluate.js';
 import { judge, type MessageFeatures } from '../src/filter/eval/features.js';
 import { seededRandom } from '../src/filter/eval/random.js';
-import { MemoryTokenDb } from '../src/filter/bayes/token-db.js';
 import { DEFAULT_BAYES, type BayesOptions } from '../src/filter/bayes/classifier.js';
 import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../src/filter/bayes/tokenize.js';
 import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../src/filter/verdict.js';
@@ -47,8 +46,7 @@ function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold:
   const o = { bayes, points: DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS };
   for (let k = 0; k < 5; k++) {
     const idx = feats.map((_, i) => i).filter((i) => fold[i] !== k);
-    const db = new MemoryTokenDb();
-    for (const j of trainingOrder(idx.length)) trainOne(db, feats[idx[j]], labels[idx[j]], bayes);
+    const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), bayes);
     feats.forEach((f, i) => { if (fold[i] === k) scores[i] = judge(f, db, o).score; });
   }
   return scores;

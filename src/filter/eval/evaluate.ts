@@ -176,10 +176,11 @@ export function trainOne(db: MemoryTokenDb, f: MessageFeatures, label: 'ham' | '
   db.addSync(0, f.tokens, label, 1, trainingPrior(f.ruleScore, r, points));
 }
 
-/** Train a database from features (each message once, in trainingOrder). */
-export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[]): MemoryTokenDb {
+/** Train a database from features (each message once, in trainingOrder; the logistic model's
+ * priors from `bayes`). */
+export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[], bayes: BayesOptions = DEFAULT_BAYES): MemoryTokenDb {
   const db = new MemoryTokenDb();
-  for (const i of trainingOrder(features.length)) trainOne(db, features[i], labels[i]);
+  for (const i of trainingOrder(features.length)) trainOne(db, features[i], labels[i], bayes);
   return db;
 }
 
