@@ -55,7 +55,7 @@ export interface SpamConfig {
   /** Most tokens in the global and in each account's Bayes database; beyond, those not trained
    * for longest are dropped (see filter/bayes/expiry.ts). logisticScale: points per unit of the
    * global logistic model's margin (LOGREG, filter/bayes/logistic.ts); 0 leaves it out, and with
-   * it LOGREG's offset of 2 points, so the sum's calibration moves: only for a trial. */
+   * it LOGREG's offset of 2.5 points, so the sum's calibration moves: only for a trial. */
   bayes: { maxGlobalTokens: number; maxAccountTokens: number; logisticScale: number };
   /** Content analysis (parsing, rules, tokens) runs on `threads` threads of its own (0: on the
    * main thread; by default one per core beside the main one, 1 to 4); a message not analysed within

@@ -58,21 +58,25 @@ describe('sqlite specifics', () => {
     }
   });
 
-  it('v11 restarts the logistic model (its points now read a correction to the other signals) and keeps the counts', async () => {
-    const dir = await tempDir();
-    try {
-      const db = new Database(path.join(dir, 'fjord.db'));
-      migrate(db, MIGRATIONS.slice(0, 10));
-      db.prepare('INSERT INTO spam_tokens (scope, token, ham, spam, seen, w, g2) VALUES (0, ?, 3, 5, 1, 0.7, 2.5)').run('cheap');
-      db.prepare('INSERT INTO spam_totals (scope, ham, spam, bias, lr_ham, lr_spam) VALUES (0, 300, 400, 0.4, 300, 400)').run();
-      migrate(db);
-      assert.deepEqual(db.prepare('SELECT ham, spam, w, g2 FROM spam_tokens WHERE token = ?').get('cheap'), { ham: 3, spam: 5, w: 0, g2: 0 });
-      assert.deepEqual(db.prepare('SELECT ham, spam, bias, lr_ham, lr_spam FROM spam_totals WHERE scope = 0').get(), { ham: 300, spam: 400, bias: 0, lr_ham: 0, lr_spam: 0 });
-      db.close();
-    } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
-    }
-  });
+  // v11: its points read a correction to the other signals; v12: it reads a message as a vector
+  // of unit length. Weights learnt by the model before either are meaningless after it.
+  for (const [from, why] of [[10, 'its points now read a correction to the other signals'], [11, 'a message is now a vector of unit length']] as const) {
+    it(`v${from + 1} restarts the logistic model (${why}) and keeps the counts`, async () => {
+      const dir = await tempDir();
+      try {
+        const db = new Database(path.join(dir, 'fjord.db'));
+        migrate(db, MIGRATIONS.slice(0, from));
+        db.prepare('INSERT INTO spam_tokens (scope, token, ham, spam, seen, w, g2) VALUES (0, ?, 3, 5, 1, 0.7, 2.5)').run('cheap');
+        db.prepare('INSERT INTO spam_totals (scope, ham, spam, bias, lr_ham, lr_spam) VALUES (0, 300, 400, 0.4, 300, 400)').run();
+        migrate(db, MIGRATIONS.slice(0, from + 1));
+        assert.deepEqual(db.prepare('SELECT ham, spam, w, g2 FROM spam_tokens WHERE token = ?').get('cheap'), { ham: 3, spam: 5, w: 0, g2: 0 });
+        assert.deepEqual(db.prepare('SELECT ham, spam, bias, lr_ham, lr_spam FROM spam_totals WHERE scope = 0').get(), { ham: 300, spam: 400, bias: 0, lr_ham: 0, lr_spam: 0 });
+        db.close();
+      } finally {
+        await fsp.rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('upgrades an older (v1) database in place', async () => {
     const dir = await tempDir();

@@ -16,6 +16,7 @@
 // in both databases.
 import type { TokenDb, TokenCounts, TokenLookup } from './token-db.js';
 import type { TrainItem } from '../../store/types.js';
+import { DEFAULT_LOGISTIC, featureScale, type LogisticOptions } from './logistic.js';
 
 export interface BayesOptions {
   /** Robinson's s: weight of the prior x against the observed counts. */
@@ -41,6 +42,9 @@ export interface BayesOptions {
   /** Tiling: a word pair and the words in it are never clues together (nor two pairs sharing a
    * word); the strongest of them is kept and the next candidate taken instead. */
   tile?: boolean;
+  /** How the global logistic model reads a message (as it was trained: trainDb takes them from
+   * here); the defaults when absent. */
+  logistic?: LogisticOptions;
 }
 
 /** maxClues 40 (was 150), chosen for the false-positive target by 5-fold CV on the train split
@@ -115,13 +119,15 @@ function readCounts(c: TokenLookup, t: string, out: TokenCounts): boolean {
 }
 
 /** The global logistic model's margin over a message's distinct tokens: its bias plus their
- * weights (a token the database lacks weighs 0). */
-export function logisticMargin(tokens: readonly string[], g: Side): number {
-  let z = g.totals.bias ?? 0;
+ * weights, each token counting featureScale(n) of the n (a token the database lacks weighs 0
+ * but still counts in n, as every token of a message counted when it was trained: a message
+ * mostly of tokens never seen gets a margin near the bias, the model's "no opinion"). */
+export function logisticMargin(tokens: readonly string[], g: Side, o: LogisticOptions = DEFAULT_LOGISTIC): number {
+  let sum = 0;
   for (const t of tokens) {
-    if (readCounts(g.counts, t, gc)) z += gc.w ?? 0;
+    if (readCounts(g.counts, t, gc)) sum += gc.w ?? 0;
   }
-  return z;
+  return (g.totals.bias ?? 0) + sum * featureScale(tokens.length, o.unitLength);
 }
 
 // Counts of the token being estimated (classify is synchronous, so one pair serves every call).
@@ -373,7 +379,7 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   const n = o.tile === true ? selectTiled(tokens, count, max, o.familyCaps) : select(tokens, count, max, o.familyCaps);
   // After the clues are chosen: `gc` is shared scratch.
   const grown = (g.totals.lrHam ?? 0) >= o.logisticMinTrained && (g.totals.lrSpam ?? 0) >= o.logisticMinTrained;
-  const margin = grown ? logisticMargin(tokens, g) : null;
+  const margin = grown ? logisticMargin(tokens, g, o.logistic) : null;
   if (n === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [], margin };
   let lnF = 0, ln1F = 0;
   const clues: { token: string; f: number }[] = [];

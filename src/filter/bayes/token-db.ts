@@ -2,7 +2,7 @@
 // number an account's own. The Store implements the same four methods on SQLite; MemoryTokenDb
 // serves evaluation runs and tests.
 import type { TrainItem } from '../../store/types.js';
-import { logisticStep, stepScratch } from './logistic.js';
+import { DEFAULT_LOGISTIC, logisticStep, stepScratch, type LogisticOptions } from './logistic.js';
 
 /** A token's counts (and, in the global database, its logistic weight `w`); as a scope's totals,
  * the messages trained (and the logistic model's `bias` and the ham and spam it learnt from). */
@@ -97,7 +97,7 @@ export class TokenTable implements TokenLookup {
 
   /** One logistic training step on a message's distinct tokens (already counted, so present),
    * from the other signals' log-odds `prior`; returns the new bias. */
-  step(tokens: readonly string[], spam: boolean, bias: number, prior = 0): number {
+  step(tokens: readonly string[], spam: boolean, bias: number, prior = 0, o: LogisticOptions = DEFAULT_LOGISTIC): number {
     const g2 = (this.g2 ??= new Float64Array(this.weights.length));
     const slots: number[] = [];
     for (const t of tokens) {
@@ -106,7 +106,7 @@ export class TokenTable implements TokenLookup {
     }
     const { w, g2: sg } = stepScratch(slots.length);
     for (let i = 0; i < slots.length; i++) { w[i] = this.weights[slots[i]]; sg[i] = g2[slots[i]]; }
-    const b = logisticStep(w, sg, slots.length, bias, spam, prior);
+    const b = logisticStep(w, sg, slots.length, bias, spam, prior, o);
     for (let i = 0; i < slots.length; i++) { this.weights[slots[i]] = w[i]; g2[slots[i]] = sg[i]; }
     return b;
   }
@@ -213,6 +213,9 @@ interface Scope {
 export class MemoryTokenDb implements TokenDb {
   private readonly scopes = new Map<number, Scope>();
 
+  /** `logistic`: how the global database's model learns (the store's always by the defaults). */
+  constructor(private readonly logistic: LogisticOptions = DEFAULT_LOGISTIC) {}
+
   private scope(n: number): Scope {
     let s = this.scopes.get(n);
     if (s === undefined) {
@@ -245,7 +248,7 @@ export class MemoryTokenDb implements TokenDb {
     s.totals[verdict] = Math.max(0, s.totals[verdict] + delta);
     // The global database's logistic model learns from each message trained (as the store's).
     if (scope === 0 && delta > 0) {
-      s.totals.bias = s.tokens.step(uniq, verdict === 'spam', s.totals.bias ?? 0, prior);
+      s.totals.bias = s.tokens.step(uniq, verdict === 'spam', s.totals.bias ?? 0, prior, this.logistic);
       if (verdict === 'spam') s.totals.lrSpam = (s.totals.lrSpam ?? 0) + 1; else s.totals.lrHam = (s.totals.lrHam ?? 0) + 1;
     }
   }

@@ -153,6 +153,7 @@ export function judgeOptions(o: Partial<JudgeOptions> = {}, bayes = true): Judge
     bayes: bayes ? (o.bayes ?? DEFAULT_BAYES) : null,
     points: o.points ?? DEFAULT_BAYES_POINTS,
     thresholds: o.thresholds ?? DEFAULT_THRESHOLDS,
+    ...(o.logistic === undefined ? {} : { logistic: o.logistic }),
   };
 }
 
@@ -177,9 +178,9 @@ export function trainOne(db: MemoryTokenDb, f: MessageFeatures, label: 'ham' | '
 }
 
 /** Train a database from features (each message once, in trainingOrder; the logistic model's
- * priors from `bayes`). */
+ * priors, and how it learns, from `bayes`). */
 export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[], bayes: BayesOptions = DEFAULT_BAYES): MemoryTokenDb {
-  const db = new MemoryTokenDb();
+  const db = new MemoryTokenDb(bayes.logistic);
   for (const i of trainingOrder(features.length)) trainOne(db, features[i], labels[i], bayes);
   return db;
 }
@@ -233,7 +234,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     let trainSeconds = 0;
     if (withBayes) {
       const t0 = performance.now();
-      const trained = new MemoryTokenDb();
+      const trained = new MemoryTokenDb(setup.judge.bayes?.logistic);
       const order = trainingOrder(train.length).map((i) => train[i]);
       await pool.each<MessageFeatures>({ op: 'features', files: order.map((e) => e.file), rules: true },
         (f, i) => trainOne(trained, f, order[i].label, setup.judge.bayes ?? DEFAULT_BAYES, setup.judge.points));

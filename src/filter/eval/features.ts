@@ -6,6 +6,7 @@ import type { RuleSet } from '../rules/engine.js';
 import { tokenizeView, type TokenizeOptions } from '../bayes/tokenize.js';
 import { classify, type BayesOptions } from '../bayes/classifier.js';
 import type { MemoryTokenDb } from '../bayes/token-db.js';
+import type { LogisticPoints } from '../bayes/logistic.js';
 import { bayesSignal, decide, ruleSignals, ruleTokens, type BayesPoints, type Thresholds, type Signal } from '../verdict.js';
 
 export interface MessageFeatures {
@@ -30,6 +31,8 @@ export interface JudgeOptions {
   bayes: BayesOptions | null;
   points: BayesPoints;
   thresholds: Thresholds;
+  /** The logistic model's points; the defaults when absent. */
+  logistic?: LogisticPoints;
 }
 
 export interface Judged {
@@ -46,7 +49,7 @@ export function judge(f: MessageFeatures, db: MemoryTokenDb | null, o: JudgeOpti
   if (db !== null && o.bayes !== null) {
     const r = classify(f.tokens, { counts: db.countsSync(0), totals: db.totalsSync(0) }, null, o.bayes);
     p = r === null ? null : r.probability;
-    signals.push(...bayesSignal(r, o.points));
+    signals.push(...bayesSignal(r, o.points, o.logistic));
   }
   const v = decide(signals, o.thresholds, f.refuse);
   return { verdict: v.verdict, score: v.score, ruleScore: f.ruleScore, p };

@@ -312,6 +312,15 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0, version = version + 1 WHERE scope = 0;
     `);
   },
+  // v12: the logistic model reads a message as a vector of unit length (each of its n tokens
+  // counts 1/√n, logistic.ts featureScale): weights learnt summing tokens unscaled would be read
+  // about √n times too weakly, so it starts again, as at v11.
+  (db) => {
+    db.exec(`
+      UPDATE spam_tokens SET w = 0, g2 = 0 WHERE w != 0 OR g2 != 0;
+      UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0, version = version + 1 WHERE scope = 0;
+    `);
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

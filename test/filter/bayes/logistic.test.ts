@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { logisticStep, logisticPoints, DEFAULT_LOGISTIC_POINTS } from '../../../src/filter/bayes/logistic.js';
+import { logisticStep, logisticPoints, featureScale, DEFAULT_LOGISTIC, DEFAULT_LOGISTIC_POINTS } from '../../../src/filter/bayes/logistic.js';
 import { MemoryTokenDb } from '../../../src/filter/bayes/token-db.js';
 import { BayesClassifier, classify, DEFAULT_BAYES } from '../../../src/filter/bayes/classifier.js';
 import { bayesSignal, bayesPoints, ContentFilter } from '../../../src/filter/verdict.js';
@@ -14,7 +14,8 @@ import { msg } from '../helpers-msg.js';
 import { openStore } from '../../../src/store/index.js';
 import { tempDir } from '../../helpers/system.js';
 
-const margin = (w: Float64Array, n: number, b: number) => w.subarray(0, n).reduce((a, x) => a + x, b);
+/** The margin of a message of n tokens: each counts 1/√n (a vector of unit length). */
+const margin = (w: Float64Array, n: number, b: number) => b + w.subarray(0, n).reduce((a, x) => a + x, 0) * featureScale(n);
 
 test('logisticStep: moves the margin toward the label', () => {
   const w = new Float64Array(3), g2 = new Float64Array(3);
@@ -39,6 +40,38 @@ test('logisticStep learns what the prior misses: a spam the other signals call s
   };
   assert.ok(moved(8) > 0 && moved(8) < 0.01, `settled already: ${moved(8)}`);
   assert.ok(moved(-8) > moved(0) && moved(0) > moved(8), `${moved(-8)} > ${moved(0)} > ${moved(8)}`);
+});
+
+test('a message is a vector of unit length: its own length does not make its margin', () => {
+  // One spam step from nothing (AdaGrad's first step moves each token by the rate): the margin
+  // of a 400-token message moves by rate·√400, not by rate·400 as when tokens were summed.
+  for (const n of [4, 400]) {
+    const w = new Float64Array(n), g2 = new Float64Array(n);
+    const b = logisticStep(w, g2, n, 0, true);
+    const rate = DEFAULT_LOGISTIC.rate;
+    assert.ok(w.every((x) => Math.abs(x - rate) < 1e-4 * rate), 'each token moved by the rate');
+    assert.ok(Math.abs(margin(w, n, b) - b - rate * Math.sqrt(n)) < 1e-4 * rate * Math.sqrt(n), `n=${n}: ${margin(w, n, b)}`);
+    // Read as the first model read it (each token counting 1), the same step moved it n·rate.
+    const w1 = new Float64Array(n), g1 = new Float64Array(n);
+    logisticStep(w1, g1, n, 0, true, 0, { ...DEFAULT_LOGISTIC, unitLength: false });
+    assert.ok(Math.abs(w1.reduce((a, x) => a + x, 0) - n * rate) < 1e-4 * n * rate);
+  }
+});
+
+test('judging reads a message as training did: every token counts in n, those never trained weigh 0', () => {
+  const db = new MemoryTokenDb();
+  for (let i = 0; i < 30; i++) {
+    db.addSync(0, ['cheap', 'pills', `s${i}`], 'spam', 1);
+    db.addSync(0, ['meeting', 'agenda', `h${i}`], 'ham', 1);
+  }
+  const side = { counts: db.countsSync(0), totals: db.totalsSync(0) };
+  const w = (t: string) => db.countsSync(0).get(t)!.w!;
+  const r = classify(['cheap', 'pills', 'unseen-1', 'unseen-2'], side, null, { ...DEFAULT_BAYES, logisticMinTrained: 30 })!;
+  assert.ok(Math.abs(r.margin! - (side.totals.bias! + (w('cheap') + w('pills')) / 2)) < 1e-9, `${r.margin}`);
+  // The unseen tokens still count in n: without them the same known tokens give a margin √2
+  // further from the bias.
+  const alone = classify(['cheap', 'pills'], side, null, { ...DEFAULT_BAYES, logisticMinTrained: 30 })!;
+  assert.ok(Math.abs((alone.margin! - side.totals.bias!) - Math.SQRT2 * (r.margin! - side.totals.bias!)) < 1e-9);
 });
 
 test('logisticPoints: scaled, clamped, offset', () => {
