@@ -14,6 +14,7 @@ import { seededRandom } from '../src/filter/eval/random.js';
 import { DEFAULT_BAYES, type BayesOptions } from '../src/filter/bayes/classifier.js';
 import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../src/filter/bayes/tokenize.js';
 import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../src/filter/verdict.js';
+import type { LogisticPoints } from '../src/filter/bayes/logistic.js';
 import { featurise } from './spam-cv.js';
 
 /** Junked-ham counts at which missed spam is read off the trade-off curve. */
@@ -22,7 +23,7 @@ const AT_FP = [2, 4, 6, 8];
 export interface ChoiceFigures { missedAt: number[]; fp: number; fn: number }
 export interface ChoiceRow { name: string; mean: ChoiceFigures; perPartition: ChoiceFigures[] }
 export interface ChoiceResult {
-  ham: number; spam: number; partitions: number; atFp: number[];
+  ham: number; spam: number; partitions: number; firstSeed: number; atFp: number[];
   rows: ChoiceRow[];
   /** Second setting minus first: mean and standard error over partitions. */
   difference: { missedAt: { mean: number; se: number }[]; fp: { mean: number; se: number }; fn: { mean: number; se: number } };
@@ -41,9 +42,9 @@ function figures(scores: number[], refuse: boolean[], spam: boolean[]): ChoiceFi
 }
 
 /** Scores of every message, each judged by a database trained on the other four folds. */
-function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold: number[], bayes: BayesOptions): number[] {
+function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold: number[], bayes: BayesOptions, logistic?: LogisticPoints): number[] {
   const scores = new Array<number>(feats.length);
-  const o = { bayes, points: DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS };
+  const o = { bayes, points: DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic };
   for (let k = 0; k < 5; k++) {
     const idx = feats.map((_, i) => i).filter((i) => fold[i] !== k);
     const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), bayes);
@@ -58,9 +59,11 @@ const meanSe = (d: number[]) => {
   return { mean: Math.round(m * 100) / 100, se: Math.round(Math.sqrt(v / d.length) * 100) / 100 };
 };
 
-export interface Setting { bayes?: BayesOptions; tokenize?: TokenizeOptions }
+/** What may differ: the Bayes options (with the logistic model's, bayes.logistic), the tokenizer,
+ * and the logistic model's points. */
+export interface Setting { bayes?: BayesOptions; tokenize?: TokenizeOptions; logisticPoints?: LogisticPoints }
 
-export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}): Promise<ChoiceResult> {
+export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100): Promise<ChoiceResult> {
   const train = readCorpus(corpus).filter((e) => e.split === 'train');
   const byTokenizer = new Map<string, MessageFeatures[]>(); // settings that tokenize alike share
   const featsOf: MessageFeatures[][] = [];
@@ -76,9 +79,9 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   const refuse = feats.map((f) => f.refuse);
   const rows: ChoiceRow[] = settings.map(([name]) => ({ name, mean: { missedAt: [], fp: 0, fn: 0 }, perPartition: [] }));
   for (let p = 0; p < partitions; p++) {
-    const rnd = seededRandom(100 + p);
+    const rnd = seededRandom(firstSeed + p);
     const fold = train.map(() => Math.floor(rnd() * 5));
-    settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o.bayes ?? DEFAULT_BAYES), refuse, spam)));
+    settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o.bayes ?? DEFAULT_BAYES, o.logisticPoints), refuse, spam)));
     log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
   }
   const avg = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;
@@ -87,11 +90,65 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   }
   const [a, b] = rows;
   return {
-    ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, partitions, atFp: AT_FP, rows,
+    ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, partitions, firstSeed, atFp: AT_FP, rows,
     difference: {
       missedAt: AT_FP.map((_, k) => meanSe(b.perPartition.map((f, p) => f.missedAt[k] - a.perPartition[p].missedAt[k]))),
       fp: meanSe(b.perPartition.map((f, p) => f.fp - a.perPartition[p].fp)),
       fn: meanSe(b.perPartition.map((f, p) => f.fn - a.perPartition[p].fn)),
     },
   };
+}
+
+/** The corpus's two generations (bench/spam-shift.ts), inside the train split only: each trains
+ * a database and the other is judged, hard_ham always judged and never trained. */
+const GENERATIONS: [string[], string[]][] = [
+  [['easy_ham', 'spam'], ['easy_ham_2', 'spam_2', 'hard_ham']],
+  [['easy_ham_2', 'spam_2'], ['easy_ham', 'spam', 'hard_ham']],
+];
+/** Missed spam, as fractions of the spam judged, at which junked ham is read off. */
+export const AT_FN = [0.03, 0.04, 0.05];
+
+export interface ShiftChoiceRow {
+  name: string; trained: string[]; hamJudged: number; spamJudged: number; junkedAt: number[]; fp: number; fn: number;
+  /** Ham junked at the threshold by each training order. */
+  fpByOrder: number[];
+}
+
+/** Mail of a kind never trained (the other generation, and the commercial newsletters of
+ * hard_ham) judged by each setting, over several training orders (the online logistic model
+ * depends on the order): ham junked when as much spam is missed (AT_FN), and at the threshold;
+ * means over the orders. */
+export async function compareShift(corpus: string, settings: [string, Setting][], orders = 4): Promise<ShiftChoiceRow[]> {
+  const train = readCorpus(corpus).filter((e) => e.split === 'train');
+  const rows: ShiftChoiceRow[] = [];
+  const byTokenizer = new Map<string, MessageFeatures[]>();
+  for (const [name, s] of settings) {
+    const key = JSON.stringify(s.tokenize ?? DEFAULT_TOKENIZE);
+    let feats = byTokenizer.get(key);
+    if (feats === undefined) { feats = await featurise(train.map((e) => e.file), 2, s.tokenize ?? DEFAULT_TOKENIZE); byTokenizer.set(key, feats); }
+    const bayes = s.bayes ?? DEFAULT_BAYES;
+    const o = { bayes, points: DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic: s.logisticPoints };
+    for (const [trainO, judgedO] of GENERATIONS) {
+      const judged = train.map((_, i) => i).filter((i) => judgedO.includes(train[i].origin));
+      const spam = judged.map((i) => train[i].label === 'spam');
+      const sum = { junkedAt: AT_FN.map(() => 0), fp: 0, fn: 0 };
+      const fpByOrder: number[] = [];
+      for (let r = 0; r < orders; r++) {
+        const idx = train.map((_, i) => i).filter((i) => trainO.includes(train[i].origin));
+        const rnd = seededRandom(300 + r);
+        for (let i = idx.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
+        const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => train[i].label), bayes);
+        const scores = judged.map((i) => (feats[i].refuse ? Infinity : judge(feats[i], db, o).score));
+        const spams = scores.filter((_, k) => spam[k]).sort((a, b) => a - b);
+        const hams = scores.filter((_, k) => !spam[k]);
+        AT_FN.forEach((f, k) => { const t = spams[Math.floor(f * spams.length)]; sum.junkedAt[k] += hams.filter((v) => v >= t).length; });
+        fpByOrder.push(hams.filter((v) => v >= DEFAULT_THRESHOLDS.junk).length);
+        sum.fp += fpByOrder[r];
+        sum.fn += spams.filter((v) => v < DEFAULT_THRESHOLDS.junk).length;
+      }
+      const avg = (x: number) => Math.round((x / orders) * 10) / 10;
+      rows.push({ name, trained: trainO, hamJudged: spam.filter((x) => !x).length, spamJudged: spam.filter((x) => x).length, junkedAt: sum.junkedAt.map(avg), fp: avg(sum.fp), fn: avg(sum.fn), fpByOrder });
+    }
+  }
+  return rows;
 }
