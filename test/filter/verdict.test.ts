@@ -24,7 +24,7 @@ test('bayesPoints: monotonic, clamped, never reaches reject alone', () => {
   assert.equal(bayesPoints(0.5, { scale: 3, min: -3, max: 5 }), 0);
   assert.ok(bayesPoints(0.99) > bayesPoints(0.9) && bayesPoints(0.9) > bayesPoints(0.5));
   assert.ok(bayesPoints(0.1) < 0 && bayesPoints(0.1) > bayesPoints(0.01));
-  assert.equal(bayesPoints(0.01), DEFAULT_BAYES_POINTS.min);
+  assert.equal(bayesPoints(0.005), DEFAULT_BAYES_POINTS.min);
   assert.ok(bayesPoints(1) <= DEFAULT_THRESHOLDS.reject - 1);
   assert.ok(bayesPoints(0) >= -10);
 });

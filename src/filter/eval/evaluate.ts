@@ -178,10 +178,10 @@ export function trainOne(db: MemoryTokenDb, f: MessageFeatures, label: 'ham' | '
 }
 
 /** Train a database from features (each message once, in trainingOrder; the logistic model's
- * priors, and how it learns, from `bayes`). */
-export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[], bayes: BayesOptions = DEFAULT_BAYES): MemoryTokenDb {
+ * priors from `bayes` and `points`, and how it learns from `bayes`). */
+export function trainDb(features: MessageFeatures[], labels: ('ham' | 'spam')[], bayes: BayesOptions = DEFAULT_BAYES, points: BayesPoints = DEFAULT_BAYES_POINTS): MemoryTokenDb {
   const db = new MemoryTokenDb(bayes.logistic);
-  for (const i of trainingOrder(features.length)) trainOne(db, features[i], labels[i], bayes);
+  for (const i of trainingOrder(features.length)) trainOne(db, features[i], labels[i], bayes, points);
   return db;
 }
 
