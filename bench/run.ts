@@ -15,6 +15,7 @@ import { AT_FN, compareSettings, compareShift, type Setting } from './spam-choic
 import { DEFAULT_BAYES } from '../src/filter/bayes/classifier.js';
 import { DEFAULT_TOKENIZE } from '../src/filter/bayes/tokenize.js';
 import { DEFAULT_LOGISTIC, DEFAULT_LOGISTIC_POINTS } from '../src/filter/bayes/logistic.js';
+import { DEFAULT_BAYES_POINTS } from '../src/filter/verdict.js';
 
 const only = process.argv[2];
 const results: Record<string, unknown> = {
@@ -92,18 +93,22 @@ if (only === 'spam-logistic') {
 
 if (only === 'spam-choice') {
   // The choices of 2026-11-29, each by paired cross-validation on the train split (12 partitions;
-  // the logistic model's on 12 more). `npm run bench -- spam-choice NAME` runs one of them.
-  const unscaled = { bayes: { ...DEFAULT_BAYES, logistic: { ...DEFAULT_LOGISTIC, unitLength: false, rate: 0.1 } }, logisticPoints: { ...DEFAULT_LOGISTIC_POINTS, offset: 2 } };
-  const unit = { bayes: { ...DEFAULT_BAYES, logistic: { ...DEFAULT_LOGISTIC, unitLength: true, rate: 1 } }, logisticPoints: { ...DEFAULT_LOGISTIC_POINTS, offset: 2.5 } };
-  const choices: { name: string; seeds: number[]; settings: [string, Setting][] }[] = [
+  // the logistic model's and the points' on 12 more, and by mail of a kind never trained).
+  // `npm run bench -- spam-choice NAME` runs one of them.
+  const bayes3 = { ...DEFAULT_BAYES_POINTS, scale: 3 };
+  const unscaled = { bayes: { ...DEFAULT_BAYES, logistic: { ...DEFAULT_LOGISTIC, unitLength: false, rate: 0.1 } }, points: bayes3, logisticPoints: { ...DEFAULT_LOGISTIC_POINTS, offset: 2 } };
+  const unit = { bayes: { ...DEFAULT_BAYES, logistic: { ...DEFAULT_LOGISTIC, unitLength: true, rate: 1 } }, points: bayes3, logisticPoints: { ...DEFAULT_LOGISTIC_POINTS, offset: 2.5 } };
+  const bayes2 = { ...unit, points: { ...DEFAULT_BAYES_POINTS, scale: 2 }, logisticPoints: { ...DEFAULT_LOGISTIC_POINTS, offset: 2.75 } };
+  const choices: { name: string; seeds: number[]; shift?: boolean; settings: [string, Setting][] }[] = [
     { name: 'tiling', seeds: [100], settings: [['untiled', { bayes: { ...DEFAULT_BAYES, tile: false } }], ['tiled', { bayes: { ...DEFAULT_BAYES, tile: true } }]] },
     { name: 'consistency', seeds: [100], settings: [['without consistency tokens', { tokenize: { ...DEFAULT_TOKENIZE, consistency: false } }], ['with them', { tokenize: { ...DEFAULT_TOKENIZE, consistency: true } }]] },
-    { name: 'logistic', seeds: [100, 200], settings: [['logistic model summing its tokens (rate 0.1, offset 2)', unscaled], ['unit-length messages (rate 1, offset 2.5)', unit]] },
+    { name: 'logistic', seeds: [100, 200], shift: true, settings: [['logistic model summing its tokens (rate 0.1, offset 2)', unscaled], ['unit-length messages (rate 1, offset 2.5)', unit]] },
+    { name: 'points', seeds: [100, 200], shift: true, settings: [['Bayes 3 points per decade of odds, logistic offset 2.5', unit], ['Bayes 2 points per decade, logistic offset 2.75', bayes2]] },
   ];
   results.spamChoice = [];
   results.spamChoiceShift = [];
-  for (const { name, settings, seeds } of choices.filter((c) => process.argv[3] === undefined || c.name === process.argv[3])) {
-    if (name === 'logistic') {
+  for (const { settings, seeds, shift } of choices.filter((c) => process.argv[3] === undefined || c.name === process.argv[3])) {
+    if (shift === true) {
       // Mail of a kind never trained: the chosen model must not junk more of it.
       const rows = await compareShift(SPAM_CORPUS, settings);
       for (const r of rows) console.log(`${r.name}, trained on ${r.trained.join('+')} (train split), judging the rest: ham junked (of ${r.hamJudged}) when ${AT_FN.map((f) => `${f * 100}%`).join('/')} of ${r.spamJudged} spam are missed: ${r.junkedAt.join('/')}; at the threshold ${r.fp} junked (${r.fpByOrder.join(', ')} by training order), ${r.fn} missed`);

@@ -9,11 +9,11 @@
 //   header-consistency tokens off against on)
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
-import { judge, type MessageFeatures } from '../src/filter/eval/features.js';
+import { judge, type JudgeOptions, type MessageFeatures } from '../src/filter/eval/features.js';
 import { seededRandom } from '../src/filter/eval/random.js';
 import { DEFAULT_BAYES, type BayesOptions } from '../src/filter/bayes/classifier.js';
 import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../src/filter/bayes/tokenize.js';
-import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../src/filter/verdict.js';
+import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, type BayesPoints } from '../src/filter/verdict.js';
 import type { LogisticPoints } from '../src/filter/bayes/logistic.js';
 import { featurise } from './spam-cv.js';
 
@@ -42,12 +42,12 @@ function figures(scores: number[], refuse: boolean[], spam: boolean[]): ChoiceFi
 }
 
 /** Scores of every message, each judged by a database trained on the other four folds. */
-function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold: number[], bayes: BayesOptions, logistic?: LogisticPoints): number[] {
+function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold: number[], s: Setting): number[] {
   const scores = new Array<number>(feats.length);
-  const o = { bayes, points: DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic };
+  const o = judgeOptionsOf(s);
   for (let k = 0; k < 5; k++) {
     const idx = feats.map((_, i) => i).filter((i) => fold[i] !== k);
-    const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), bayes);
+    const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), o.bayes, o.points);
     feats.forEach((f, i) => { if (fold[i] === k) scores[i] = judge(f, db, o).score; });
   }
   return scores;
@@ -60,8 +60,13 @@ const meanSe = (d: number[]) => {
 };
 
 /** What may differ: the Bayes options (with the logistic model's, bayes.logistic), the tokenizer,
- * and the logistic model's points. */
-export interface Setting { bayes?: BayesOptions; tokenize?: TokenizeOptions; logisticPoints?: LogisticPoints }
+ * and the points of Bayes and of the logistic model (Bayes's also make the model's priors). */
+export interface Setting { bayes?: BayesOptions; tokenize?: TokenizeOptions; points?: BayesPoints; logisticPoints?: LogisticPoints }
+
+/** How a setting judges (and trains: trainDb with its Bayes options and points). */
+function judgeOptionsOf(s: Setting): JudgeOptions & { bayes: BayesOptions } {
+  return { bayes: s.bayes ?? DEFAULT_BAYES, points: s.points ?? DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic: s.logisticPoints };
+}
 
 export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100): Promise<ChoiceResult> {
   const train = readCorpus(corpus).filter((e) => e.split === 'train');
@@ -81,7 +86,7 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   for (let p = 0; p < partitions; p++) {
     const rnd = seededRandom(firstSeed + p);
     const fold = train.map(() => Math.floor(rnd() * 5));
-    settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o.bayes ?? DEFAULT_BAYES, o.logisticPoints), refuse, spam)));
+    settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o), refuse, spam)));
     log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
   }
   const avg = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;
@@ -126,8 +131,7 @@ export async function compareShift(corpus: string, settings: [string, Setting][]
     const key = JSON.stringify(s.tokenize ?? DEFAULT_TOKENIZE);
     let feats = byTokenizer.get(key);
     if (feats === undefined) { feats = await featurise(train.map((e) => e.file), 2, s.tokenize ?? DEFAULT_TOKENIZE); byTokenizer.set(key, feats); }
-    const bayes = s.bayes ?? DEFAULT_BAYES;
-    const o = { bayes, points: DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic: s.logisticPoints };
+    const o = judgeOptionsOf(s);
     for (const [trainO, judgedO] of GENERATIONS) {
       const judged = train.map((_, i) => i).filter((i) => judgedO.includes(train[i].origin));
       const spam = judged.map((i) => train[i].label === 'spam');
@@ -137,7 +141,7 @@ export async function compareShift(corpus: string, settings: [string, Setting][]
         const idx = train.map((_, i) => i).filter((i) => trainO.includes(train[i].origin));
         const rnd = seededRandom(300 + r);
         for (let i = idx.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
-        const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => train[i].label), bayes);
+        const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => train[i].label), o.bayes, o.points);
         const scores = judged.map((i) => (feats[i].refuse ? Infinity : judge(feats[i], db, o).score));
         const spams = scores.filter((_, k) => spam[k]).sort((a, b) => a - b);
         const hams = scores.filter((_, k) => !spam[k]);
