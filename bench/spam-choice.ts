@@ -1,12 +1,13 @@
-// A choice between two settings of the content filter (Bayes options, tokenizer options), made
-// the way the shipped ones were: 5-fold cross-validation on the train split only, repeated over
-// several random partitions, each message judged with the whole production score (rules, Bayes
-// points and the logistic model's, the model trained with its prior from the same Bayes
-// settings). Because both settings see the same partitions, their figures are compared partition
-// by partition: the mean difference and its standard error say whether a gain is more than the
-// partitions' noise.
-//   npm run bench -- spam-choice   (the choices of 2026-11-29: tiling off against on, then
-//   header-consistency tokens off against on)
+// A choice between two settings of the content filter (Bayes and logistic-model options,
+// tokenizer options, points), made the way the shipped ones were: 5-fold cross-validation on the
+// train split only, repeated over several random partitions, each message judged with the whole
+// production score (rules, Bayes points and the logistic model's, the model trained with its
+// prior from the same Bayes settings). Because both settings see the same partitions, their
+// figures are compared partition by partition: the mean difference and its standard error say
+// whether a gain is more than the partitions' noise. compareShift judges mail of a kind never
+// trained: one generation of the corpus by a database trained on the other.
+//   npm run bench -- spam-choice [NAME]   (the choices of 2026-11-29: tiling, consistency
+//   tokens, logistic (unit-length messages), points (Bayes points per decade); see run.ts)
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
 import { judge, type JudgeOptions, type MessageFeatures } from '../src/filter/eval/features.js';

@@ -31,8 +31,8 @@
 // any; missed spam 39 and 12 (of 1,396 and 500), against 86 and 21, and 164 and 30. Reading a
 // message as a vector of unit length (below) brought that to 129 and 144, missing 37 and 9
 // (from 146 and 158, 38 and 12 just before); with Bayes at 2 points per decade, 136 and 138,
-// missing 36 and 8. It is a learner of the
-// provider's own mail, trained by its users' reports; spam.bayes.logisticScale 0 turns it off.
+// missing 36 and 8. It is a learner of the provider's own mail, trained by its users' reports;
+// spam.bayes.logisticScale 0 turns it off.
 //
 // A message is a vector of unit length: each of its n distinct tokens counts 1/√n
 // (featureScale), the usual normalisation for linear text classifiers. At first the weights were
