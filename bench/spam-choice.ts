@@ -69,16 +69,23 @@ function judgeOptionsOf(s: Setting): JudgeOptions & { bayes: BayesOptions } {
   return { bayes: s.bayes ?? DEFAULT_BAYES, points: s.points ?? DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic: s.logisticPoints };
 }
 
-export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100): Promise<ChoiceResult> {
-  const train = readCorpus(corpus).filter((e) => e.split === 'train');
-  const byTokenizer = new Map<string, MessageFeatures[]>(); // settings that tokenize alike share
-  const featsOf: MessageFeatures[][] = [];
+/** Each setting's features of the train split, featurised once per tokenizer (settings that
+ * tokenize alike share them). */
+async function featuresOf(train: { file: string }[], settings: [string, Setting][]): Promise<MessageFeatures[][]> {
+  const byTokenizer = new Map<string, MessageFeatures[]>();
+  const out: MessageFeatures[][] = [];
   for (const [, s] of settings) {
     const key = JSON.stringify(s.tokenize ?? DEFAULT_TOKENIZE);
     let f = byTokenizer.get(key);
     if (f === undefined) { f = await featurise(train.map((e) => e.file), 2, s.tokenize ?? DEFAULT_TOKENIZE); byTokenizer.set(key, f); }
-    featsOf.push(f);
+    out.push(f);
   }
+  return out;
+}
+
+export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100): Promise<ChoiceResult> {
+  const train = readCorpus(corpus).filter((e) => e.split === 'train');
+  const featsOf = await featuresOf(train, settings);
   const feats = featsOf[0];
   const labels = train.map((e) => e.label);
   const spam = labels.map((l) => l === 'spam');
@@ -127,11 +134,9 @@ export interface ShiftChoiceRow {
 export async function compareShift(corpus: string, settings: [string, Setting][], orders = 4): Promise<ShiftChoiceRow[]> {
   const train = readCorpus(corpus).filter((e) => e.split === 'train');
   const rows: ShiftChoiceRow[] = [];
-  const byTokenizer = new Map<string, MessageFeatures[]>();
-  for (const [name, s] of settings) {
-    const key = JSON.stringify(s.tokenize ?? DEFAULT_TOKENIZE);
-    let feats = byTokenizer.get(key);
-    if (feats === undefined) { feats = await featurise(train.map((e) => e.file), 2, s.tokenize ?? DEFAULT_TOKENIZE); byTokenizer.set(key, feats); }
+  const featsOf = await featuresOf(train, settings);
+  for (const [si, [name, s]] of settings.entries()) {
+    const feats = featsOf[si];
     const o = judgeOptionsOf(s);
     for (const [trainO, judgedO] of GENERATIONS) {
       const judged = train.map((_, i) => i).filter((i) => judgedO.includes(train[i].origin));

@@ -153,7 +153,7 @@ export function judgeOptions(o: Partial<JudgeOptions> = {}, bayes = true): Judge
     bayes: bayes ? (o.bayes ?? DEFAULT_BAYES) : null,
     points: o.points ?? DEFAULT_BAYES_POINTS,
     thresholds: o.thresholds ?? DEFAULT_THRESHOLDS,
-    ...(o.logistic === undefined ? {} : { logistic: o.logistic }),
+    logistic: o.logistic,
   };
 }
 

@@ -8,6 +8,16 @@ import type Database from 'better-sqlite3';
 
 export type Migration = (db: Database.Database) => void;
 
+/** The global logistic model starts again: weights, AdaGrad sums, bias and step counts back to
+ * zero (it keeps silent until it has learnt from enough messages again); the counts stay. For a
+ * migration after which the weights learnt before would be read wrongly. */
+function restartLogisticModel(db: Database.Database): void {
+  db.exec(`
+    UPDATE spam_tokens SET w = 0, g2 = 0 WHERE w != 0 OR g2 != 0;
+    UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0, version = version + 1 WHERE scope = 0;
+  `);
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   // v1: directory (domains, accounts, aliases), mailboxes, messages, blobs, threading, search.
   (db) => {
@@ -306,21 +316,11 @@ export const MIGRATIONS: readonly Migration[] = [
   // rules' hits as tokens too (logistic.ts), and its points are read that way: weights learnt
   // as a model of their own would be read wrongly, so it starts again (and keeps silent until
   // it has learnt from enough messages again).
-  (db) => {
-    db.exec(`
-      UPDATE spam_tokens SET w = 0, g2 = 0 WHERE w != 0 OR g2 != 0;
-      UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0, version = version + 1 WHERE scope = 0;
-    `);
-  },
+  restartLogisticModel,
   // v12: the logistic model reads a message as a vector of unit length (each of its n tokens
   // counts 1/√n, logistic.ts featureScale): weights learnt summing tokens unscaled would be read
   // about √n times too weakly, so it starts again, as at v11.
-  (db) => {
-    db.exec(`
-      UPDATE spam_tokens SET w = 0, g2 = 0 WHERE w != 0 OR g2 != 0;
-      UPDATE spam_totals SET bias = 0, lr_ham = 0, lr_spam = 0, version = version + 1 WHERE scope = 0;
-    `);
-  },
+  restartLogisticModel,
 ];
 
 export function schemaVersion(db: Database.Database): number {
