@@ -6,8 +6,12 @@
 // figures are compared partition by partition: the mean difference and its standard error say
 // whether a gain is more than the partitions' noise. compareShift judges mail of a kind never
 // trained: one generation of the corpus by a database trained on the other.
+// Folds are random, or by sender (grouped): every message of one From address in one fold, so
+// a newsletter is judged by a database that never saw that sender, as the test split's junked
+// ham were (only the big senders, over GROUP_MAX messages, are split by message).
 //   npm run bench -- spam-choice [NAME]   (the choices of 2026-11-29: tiling, consistency
-//   tokens, logistic (unit-length messages), points (Bayes points per decade); see run.ts)
+//   tokens, logistic (unit-length messages), points (Bayes points per decade), ensemble (the
+//   logistic model averaged over training orders); see run.ts)
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
 import { judge, type JudgeOptions, type MessageFeatures } from '../src/filter/eval/features.js';
@@ -17,6 +21,8 @@ import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../src/filter/bayes/toke
 import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, type BayesPoints } from '../src/filter/verdict.js';
 import type { LogisticPoints } from '../src/filter/bayes/logistic.js';
 import { featurise } from './spam-cv.js';
+import fs from 'node:fs';
+import { parseMessage } from '../src/mime/index.js';
 
 /** Junked-ham counts at which missed spam is read off the trade-off curve. */
 const AT_FP = [2, 4, 6, 8];
@@ -24,7 +30,7 @@ const AT_FP = [2, 4, 6, 8];
 export interface ChoiceFigures { missedAt: number[]; fp: number; fn: number }
 export interface ChoiceRow { name: string; mean: ChoiceFigures; perPartition: ChoiceFigures[] }
 export interface ChoiceResult {
-  ham: number; spam: number; partitions: number; firstSeed: number; atFp: number[];
+  ham: number; spam: number; partitions: number; firstSeed: number; grouped: boolean; atFp: number[];
   rows: ChoiceRow[];
   /** Second setting minus first: mean and standard error over partitions. */
   difference: { missedAt: { mean: number; se: number }[]; fp: { mean: number; se: number }; fn: { mean: number; se: number } };
@@ -48,7 +54,7 @@ function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold:
   const o = judgeOptionsOf(s);
   for (let k = 0; k < 5; k++) {
     const idx = feats.map((_, i) => i).filter((i) => fold[i] !== k);
-    const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), o.bayes, o.points);
+    const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), o.bayes, o.points, s.orders);
     feats.forEach((f, i) => { if (fold[i] === k) scores[i] = judge(f, db, o).score; });
   }
   return scores;
@@ -62,7 +68,30 @@ const meanSe = (d: number[]) => {
 
 /** What may differ: the Bayes options (with the logistic model's, bayes.logistic), the tokenizer,
  * and the points of Bayes and of the logistic model (Bayes's also make the model's priors). */
-export interface Setting { bayes?: BayesOptions; tokenize?: TokenizeOptions; points?: BayesPoints; logisticPoints?: LogisticPoints }
+export interface Setting {
+  bayes?: BayesOptions; tokenize?: TokenizeOptions; points?: BayesPoints; logisticPoints?: LogisticPoints;
+  /** Logistic models trained in this many orders and averaged (trainDb; default 1). */
+  orders?: number;
+}
+
+/** Senders with more training messages than this (a mailing list's feed) are split by message. */
+const GROUP_MAX = 20;
+
+/** 5 folds at random, or by sender: the From address of each message (read from its file). */
+function foldsOf(files: string[], rnd: () => number, grouped: boolean, senders: string[] | null): number[] {
+  if (!grouped || senders === null) return files.map(() => Math.floor(rnd() * 5));
+  const size = new Map<string, number>();
+  for (const a of senders) size.set(a, (size.get(a) ?? 0) + 1);
+  const foldOf = new Map<string, number>();
+  return senders.map((a) => {
+    if (a === '' || (size.get(a) ?? 0) > GROUP_MAX) return Math.floor(rnd() * 5);
+    let f = foldOf.get(a);
+    if (f === undefined) foldOf.set(a, (f = Math.floor(rnd() * 5)));
+    return f;
+  });
+}
+
+const senderOf = (file: string): string => parseMessage(fs.readFileSync(file)).from[0]?.address.toLowerCase() ?? '';
 
 /** How a setting judges (and trains: trainDb with its Bayes options and points). */
 function judgeOptionsOf(s: Setting): JudgeOptions & { bayes: BayesOptions } {
@@ -83,7 +112,7 @@ async function featuresOf(train: { file: string }[], settings: [string, Setting]
   return out;
 }
 
-export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100): Promise<ChoiceResult> {
+export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100, grouped = false): Promise<ChoiceResult> {
   const train = readCorpus(corpus).filter((e) => e.split === 'train');
   const featsOf = await featuresOf(train, settings);
   const feats = featsOf[0];
@@ -91,9 +120,9 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   const spam = labels.map((l) => l === 'spam');
   const refuse = feats.map((f) => f.refuse);
   const rows: ChoiceRow[] = settings.map(([name]) => ({ name, mean: { missedAt: [], fp: 0, fn: 0 }, perPartition: [] }));
+  const senders = grouped ? train.map((e) => senderOf(e.file)) : null;
   for (let p = 0; p < partitions; p++) {
-    const rnd = seededRandom(firstSeed + p);
-    const fold = train.map(() => Math.floor(rnd() * 5));
+    const fold = foldsOf(train.map((e) => e.file), seededRandom(firstSeed + p), grouped, senders);
     settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o), refuse, spam)));
     log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
   }
@@ -103,7 +132,7 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   }
   const [a, b] = rows;
   return {
-    ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, partitions, firstSeed, atFp: AT_FP, rows,
+    ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, partitions, firstSeed, grouped, atFp: AT_FP, rows,
     difference: {
       missedAt: AT_FP.map((_, k) => meanSe(b.perPartition.map((f, p) => f.missedAt[k] - a.perPartition[p].missedAt[k]))),
       fp: meanSe(b.perPartition.map((f, p) => f.fp - a.perPartition[p].fp)),
@@ -147,7 +176,7 @@ export async function compareShift(corpus: string, settings: [string, Setting][]
         const idx = train.map((_, i) => i).filter((i) => trainO.includes(train[i].origin));
         const rnd = seededRandom(300 + r);
         for (let i = idx.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
-        const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => train[i].label), o.bayes, o.points);
+        const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => train[i].label), o.bayes, o.points, s.orders);
         const scores = judged.map((i) => (feats[i].refuse ? Infinity : judge(feats[i], db, o).score));
         const spams = scores.filter((_, k) => spam[k]).sort((a, b) => a - b);
         const hams = scores.filter((_, k) => !spam[k]);

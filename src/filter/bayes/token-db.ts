@@ -181,6 +181,22 @@ export class TokenTable implements TokenLookup {
     }
   }
 
+  /** Every row's weight becomes the mean of its weight here and in `others` (tables that hold
+   * the same tokens: the same messages counted, the model trained in other orders; a row another
+   * table lacks counts 0 there). */
+  averageWeights(others: readonly TokenTable[]): void {
+    const t = this.table;
+    for (let k = 0; k < t.length; k += 4) {
+      if (t[k + 1] === 0) continue;
+      let sum = this.weights[k >> 2];
+      for (const o of others) {
+        const at = o.find(t[k], t[k + 1]);
+        if (o.table[at + 1] !== 0) sum += o.weights[at >> 2];
+      }
+      this.weights[k >> 2] = sum / (others.length + 1);
+    }
+  }
+
   export(totals: TokenCounts): ScopeExport {
     const entries = new Int32Array(this.live * 4);
     const weights = new Float64Array(this.live);
@@ -258,6 +274,15 @@ export class MemoryTokenDb implements TokenDb {
     const prev = s.trained.get(key) ?? null;
     if (verdict === null) s.trained.delete(key); else s.trained.set(key, verdict);
     return prev;
+  }
+
+  /** The global logistic model becomes the mean of this one and `others`' (databases that counted
+   * the same messages and trained their models in other orders): as each token counts alike in
+   * every model's margin, the mean model's margin is the mean of their margins. */
+  averageModel(others: readonly MemoryTokenDb[]): void {
+    const s = this.scope(0);
+    s.tokens.averageWeights(others.map((o) => o.scope(0).tokens));
+    s.totals.bias = others.reduce((a, o) => a + (o.scope(0).totals.bias ?? 0), s.totals.bias ?? 0) / (others.length + 1);
   }
 
   /** Plain-data copy (for handing to worker threads). */

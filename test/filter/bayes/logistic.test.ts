@@ -169,3 +169,36 @@ test('trained from a report, the model starts from the rules and Bayes points an
   assert.ok(bayes.clues.length > 0 && bayes.clues.every((c) => !c.token.startsWith('rule:')), 'no rule token among the Bayes clues');
   assert.ok(((await db.getTokens(0, ['rule:CLICK_HERE'])).get('rule:CLICK_HERE')!.w ?? 0) > 0, 'the rule weighs toward spam');
 });
+
+test('trainDb with several orders: one model whose margin is the mean of the models trained in each order, counts unchanged', async () => {
+  const { trainDb, trainOne, trainingOrder } = await import('../../../src/filter/eval/evaluate.js');
+  // 600 messages of random words: spam draws more from the first half of the vocabulary.
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const labels: ('ham' | 'spam')[] = [];
+  const feats = Array.from({ length: 600 }, (_, i) => {
+    const spam = i % 2 === 0;
+    labels.push(spam ? 'spam' : 'ham');
+    const tokens = [...new Set(Array.from({ length: 30 }, () => `w${Math.floor((rnd() * 0.7 + (spam ? 0 : 0.3)) * 400)}`))];
+    return { tokens, rules: [], ruleScore: spam ? 1 : 0, refuse: false };
+  });
+  const single = [1, 2, 3].map((s) => {
+    const db = new MemoryTokenDb();
+    for (const i of trainingOrder(feats.length, s)) trainOne(db, feats[i], labels[i]);
+    return { counts: db.countsSync(0), totals: db.totalsSync(0) };
+  });
+  const avg = trainDb(feats, labels, DEFAULT_BAYES, undefined, 3);
+  const side = { counts: avg.countsSync(0), totals: avg.totalsSync(0) };
+  const probe = [...feats.slice(0, 20).map((f) => f.tokens), ['w5', 'w390', 'never-seen']];
+  let spread = 0;
+  for (const t of probe) {
+    const ms = single.map((s) => classify(t, s, null, DEFAULT_BAYES)?.margin as number);
+    spread = Math.max(spread, Math.max(...ms) - Math.min(...ms));
+    const r = classify(t, side, null, DEFAULT_BAYES);
+    assert.ok(r !== null);
+    assert.ok(Math.abs((r.margin as number) - ms.reduce((a, b) => a + b, 0) / 3) < 1e-9);
+    assert.equal(r.probability, classify(t, single[0], null, DEFAULT_BAYES)?.probability, 'the Bayes counts are the same');
+  }
+  assert.ok(spread > 0.01, `the orders give different models (spread ${spread})`);
+  assert.deepEqual({ ham: side.totals.ham, spam: side.totals.spam }, { ham: 300, spam: 300 });
+});
