@@ -12,6 +12,7 @@
 //   npm run bench -- spam-choice [NAME]   (the choices of 2026-11-29: tiling, consistency
 //   tokens, logistic (unit-length messages), points (Bayes points per decade), ensemble (the
 //   logistic model averaged over training orders); see run.ts)
+import fs from 'node:fs';
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
 import { judge, type JudgeOptions, type MessageFeatures } from '../src/filter/eval/features.js';
@@ -21,7 +22,6 @@ import { DEFAULT_TOKENIZE, type TokenizeOptions } from '../src/filter/bayes/toke
 import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, type BayesPoints } from '../src/filter/verdict.js';
 import type { LogisticPoints } from '../src/filter/bayes/logistic.js';
 import { featurise } from './spam-cv.js';
-import fs from 'node:fs';
 import { parseMessage } from '../src/mime/index.js';
 
 /** Junked-ham counts at which missed spam is read off the trade-off curve. */
@@ -77,9 +77,9 @@ export interface Setting {
 /** Senders with more training messages than this (a mailing list's feed) are split by message. */
 const GROUP_MAX = 20;
 
-/** 5 folds at random, or by sender: the From address of each message (read from its file). */
-function foldsOf(files: string[], rnd: () => number, grouped: boolean, senders: string[] | null): number[] {
-  if (!grouped || senders === null) return files.map(() => Math.floor(rnd() * 5));
+/** 5 folds for n messages at random, or by sender when given each one's From address. */
+function foldsOf(n: number, rnd: () => number, senders: string[] | null): number[] {
+  if (senders === null) return Array.from({ length: n }, () => Math.floor(rnd() * 5));
   const size = new Map<string, number>();
   for (const a of senders) size.set(a, (size.get(a) ?? 0) + 1);
   const foldOf = new Map<string, number>();
@@ -122,7 +122,7 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   const rows: ChoiceRow[] = settings.map(([name]) => ({ name, mean: { missedAt: [], fp: 0, fn: 0 }, perPartition: [] }));
   const senders = grouped ? train.map((e) => senderOf(e.file)) : null;
   for (let p = 0; p < partitions; p++) {
-    const fold = foldsOf(train.map((e) => e.file), seededRandom(firstSeed + p), grouped, senders);
+    const fold = foldsOf(train.length, seededRandom(firstSeed + p), senders);
     settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o), refuse, spam)));
     log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
   }

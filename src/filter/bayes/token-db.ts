@@ -278,7 +278,8 @@ export class MemoryTokenDb implements TokenDb {
 
   /** The global logistic model becomes the mean of this one and `others`' (databases that counted
    * the same messages and trained their models in other orders): as each token counts alike in
-   * every model's margin, the mean model's margin is the mean of their margins. */
+   * every model's margin, the mean model's margin is the mean of their margins. The AdaGrad sums
+   * stay this model's (for judging only; further training would start from them). */
   averageModel(others: readonly MemoryTokenDb[]): void {
     const s = this.scope(0);
     s.tokens.averageWeights(others.map((o) => o.scope(0).tokens));
