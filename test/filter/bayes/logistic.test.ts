@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { logisticStep, logisticPoints, featureScale, DEFAULT_LOGISTIC, DEFAULT_LOGISTIC_POINTS } from '../../../src/filter/bayes/logistic.js';
 import { MemoryTokenDb } from '../../../src/filter/bayes/token-db.js';
+import { trainDb, trainOne, trainingOrder } from '../../../src/filter/eval/evaluate.js';
+import { seededRandom } from '../../../src/filter/eval/random.js';
 import { BayesClassifier, classify, DEFAULT_BAYES } from '../../../src/filter/bayes/classifier.js';
 import { bayesSignal, bayesPoints, ContentFilter } from '../../../src/filter/verdict.js';
 import { parseMessage } from '../../../src/mime/index.js';
@@ -170,11 +172,9 @@ test('trained from a report, the model starts from the rules and Bayes points an
   assert.ok(((await db.getTokens(0, ['rule:CLICK_HERE'])).get('rule:CLICK_HERE')!.w ?? 0) > 0, 'the rule weighs toward spam');
 });
 
-test('trainDb with several orders: one model whose margin is the mean of the models trained in each order, counts unchanged', async () => {
-  const { trainDb, trainOne, trainingOrder } = await import('../../../src/filter/eval/evaluate.js');
+test('trainDb with several orders: one model whose margin is the mean of the models trained in each order, counts unchanged', () => {
   // 600 messages of random words: spam draws more from the first half of the vocabulary.
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = seededRandom(7);
   const labels: ('ham' | 'spam')[] = [];
   const feats = Array.from({ length: 600 }, (_, i) => {
     const spam = i % 2 === 0;
