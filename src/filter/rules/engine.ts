@@ -10,7 +10,9 @@ import { compileExpr } from './expr.js';
 import { requiredLiterals } from './literals.js';
 import { LiteralScanner } from './prefilter.js';
 
-export interface RuleHit { name: string; score: number; description: string; refuse: boolean }
+/** `text`: the rule reads the message's words (a body rule, or a meta rule over one), the
+ * evidence a trained classifier weighs too (see textRuleScale in verdict.ts). */
+export interface RuleHit { name: string; score: number; description: string; refuse: boolean; text: boolean }
 
 export interface RuleResult {
   hits: RuleHit[];
@@ -119,6 +121,8 @@ export class RuleSet {
   private readonly metas: { spec: RuleSpec; fn: (hits: Uint8Array) => number }[] = [];
   private readonly index = new Map<string, number>();
   private readonly scanner: LiteralScanner | null;
+  /** Rules that read the words: body rules and meta rules over them (transitively). */
+  private readonly textual = new Set<string>();
   readonly rules: RuleSpec[];
 
   constructor(specs: RuleSpec[]) {
@@ -126,6 +130,7 @@ export class RuleSet {
     const plain = specs.filter((s) => s.kind !== 'meta');
     const metas = specs.filter((s) => s.kind === 'meta');
     plain.forEach((s, i) => this.index.set(s.name, i));
+    for (const s of plain) if (s.kind === 'body') this.textual.add(s.name);
     // Body rules with required literals share one literal scanner.
     const literals: string[] = [];
     const idsOf = new Map<RuleSpec, number[]>();
@@ -153,6 +158,7 @@ export class RuleSet {
         if (dm !== undefined) visit(dm);
         else if (!this.index.has(d)) throw new RuleSyntaxError(`${m.where}: meta rule ${m.name} uses unknown rule ${d}`);
       }
+      if (deps.some((d) => this.textual.has(d))) this.textual.add(m.name);
       const slot = this.index.size;
       const { fn } = compileExpr<Uint8Array>(m.expr!, (name) => { const k = this.index.get(name)!; return (hits) => hits[k]; });
       this.index.set(m.name, slot);
@@ -183,7 +189,7 @@ export class RuleSet {
     let refuse = false;
     const fire = (s: RuleSpec) => {
       if (s.name.startsWith('__')) return;
-      out.push({ name: s.name, score: s.score, description: s.description, refuse: s.refuse });
+      out.push({ name: s.name, score: s.score, description: s.description, refuse: s.refuse, text: this.textual.has(s.name) });
       score += s.score;
       if (s.refuse) refuse = true;
     };

@@ -44,6 +44,19 @@ test('rules: each kind, meta and sub-rules', () => {
   assert.equal(ham.score, -0.5);
 });
 
+test('rules: body rules and meta rules over them (also through a sub-rule) read the words; header and mime rules do not', () => {
+  const rs = RuleSet.parse(`body   PILLS    1.0 /cheap pills/i
+body   __FREE   0   /free/i
+header SUBJ_X   0.5 Subject =~ /x/
+mime   HTML_T   0.3 html_only
+meta   __BOTH   0   PILLS && __FREE
+meta   DEEP     1.0 __BOTH && SUBJ_X
+meta   HEADERS  0.4 SUBJ_X && !HTML_T
+`);
+  const r = run(rs, msg({ From: 'a@b.test', Subject: 'x' }, 'cheap pills, free'));
+  assert.deepEqual(Object.fromEntries(r.hits.map((h) => [h.name, h.text])), { PILLS: true, SUBJ_X: false, DEEP: true, HEADERS: false });
+});
+
 test('rules: executable attachment (also inside a name list) refuses', () => {
   const rs = RuleSet.parse(RULES);
   const m = multipart({ From: 'a@b.test', Subject: 'invoice', Date: 'Mon, 1 Jul 2024 10:00:00 +0000' }, [
