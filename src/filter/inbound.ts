@@ -12,7 +12,7 @@ import { parseMessage } from '../mime/index.js';
 import { Door, type DoorResult, type Refusal, type Signal } from './door/index.js';
 import { Reputation } from './reputation/reputation.js';
 import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, type SpfCheck } from './auth/index.js';
-import { ContentFilter, decide, type Verdict } from './verdict.js';
+import { ContentFilter, decide, withClassifier, type Verdict } from './verdict.js';
 import type { AnalysisPool } from './analysis/pool.js';
 import { authenticatedFrom, senderSignals } from './correspondents.js';
 
@@ -165,7 +165,7 @@ export class InboundFilter {
           wroteTo: (a) => this.store.hasWrittenTo(account.id, a),
           verdict: (a) => this.store.senderVerdict(account.id, a),
         }, sender, cfg.scores), []);
-        const signals = [...shared, ...contentSignals, ...bayes, ...history];
+        const signals = [...shared, ...withClassifier(contentSignals, bayes, this.content.textRuleScale), ...history];
         v = decide(signals, cfg.thresholds, content?.refuse ?? false);
         byAccount.set(r.account, v);
       }

@@ -416,8 +416,14 @@ export interface Store {
    * returns how it was trained before, so that each message counts once. */
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null>;
   /** Many messages trained (or untrained) at once, as markTrained and addTokens would for each,
-   * committed together; returns how many changed. For seeding a database from a corpus. */
-  trainMessages(scope: number, items: readonly TrainItem[], at?: Date): Promise<number>;
+   * committed together; returns how many changed. For seeding a database from a corpus;
+   * stepModel false: counted without the global logistic model's steps (see setGlobalModel). */
+  trainMessages(scope: number, items: readonly TrainItem[], at?: Date, stepModel?: boolean): Promise<number>;
+  /** The global logistic model set at once (stepModel false above, then this: seeding a database
+   * from a corpus, the model trained in memory): each token's weight and AdaGrad sum from
+   * `model` (0 for one it lacks), the bias, and the ham and spam it learnt from. Returns the
+   * tokens given a weight. */
+  setGlobalModel(model: (token: string) => [number, number] | undefined, bias: number, steps: { ham: number; spam: number }): Promise<number>;
   /** Raised by every addTokens of the scope: a copy held in memory is current while it matches. */
   tokenVersion(scope: number): Promise<number>;
   /** Calls each for every token of the scope from one consistent read; null (having read

@@ -44,7 +44,7 @@ test('spam train and check: once per message, relabelling, accounts apart, every
 
   const first = await fjord('spam', 'train', '--spam', path.join(dir, 'spam'), '--ham', path.join(dir, 'ham'));
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^trained 500 of 500 messages into the global database \(now 250 spam, 250 ham\)/);
+  assert.match(first.stdout, /^trained 500 of 500 messages into the global database \(now 250 spam, 250 ham, its logistic model averaged over 4 training orders\)/, 'a new database is seeded');
   const again = await fjord('spam', 'train', '--spam', path.join(dir, 'spam'), '--ham', path.join(dir, 'ham'));
   assert.match(again.stdout, /^trained 0 of 500 messages .*\(now 250 spam, 250 ham\)/, 'each message counts once');
 
@@ -119,5 +119,5 @@ test('spam train follows symbolic links to messages and folders, once each, past
   const r = await runCli(['spam', 'train', '--spam', links, '--data', path.join(dir, 'links-data')]);
   assert.equal(r.code, 0, r.stderr);
   // 2 links + 3 files in the linked folder; the loop adds nothing, the dangling link is skipped.
-  assert.match(r.stdout, /^trained 3 of 5 messages into the global database \(now 3 spam, 0 ham\)/);
+  assert.match(r.stdout, /^trained 3 of 5 messages into the global database \(now 3 spam, 0 ham, its logistic model averaged over 4 training orders\)/);
 });

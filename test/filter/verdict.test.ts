@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../src/mime/index.js';
-import { decide, bayesPoints, contentSignals, ContentFilter, DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS } from '../../src/filter/verdict.js';
+import { decide, bayesPoints, contentSignals, withClassifier, ContentFilter, DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, TEXT_RULE_SCALE } from '../../src/filter/verdict.js';
 import { MemoryTokenDb } from '../../src/filter/bayes/token-db.js';
 import { DEFAULT_BAYES } from '../../src/filter/bayes/classifier.js';
 import { msg } from './helpers-msg.js';
@@ -46,4 +46,31 @@ test('contentSignals: rules alone without a database, rules + BAYES with one', a
   const bayes = withDb.find((s) => s.name === 'BAYES');
   assert.ok(bayes !== undefined && bayes.score > 0, JSON.stringify(bayes));
   assert.equal(decide(withDb).verdict !== 'ham', true);
+});
+
+test('withClassifier: the rules that read the words count at TEXT_RULE_SCALE only once a classifier speaks', () => {
+  const rules = [{ name: 'CLICK_HERE', score: 0.5, text: true }, { name: 'FORGED_HOTMAIL', score: 1.5 }, { name: 'IS_REPLY', score: -0.5 }];
+  assert.deepEqual(withClassifier(rules, []), rules, 'untrained: the rules in full');
+  const bayes = [{ name: 'BAYES', score: 3 }];
+  const judged = withClassifier(rules, bayes);
+  assert.equal(TEXT_RULE_SCALE, 0.5);
+  assert.deepEqual(judged.map((s) => [s.name, s.score]), [['CLICK_HERE', 0.25], ['FORGED_HOTMAIL', 1.5], ['IS_REPLY', -0.5], ['BAYES', 3]]);
+  assert.equal(rules[0].score, 0.5, 'the rules themselves are left as they were');
+  assert.deepEqual(withClassifier(rules, bayes, 1).map((s) => s.score), [0.5, 1.5, -0.5, 3]);
+});
+
+test('ContentFilter.signals: a trained database halves the text rules of the same message', async () => {
+  const db = new MemoryTokenDb();
+  const m = msg({ From: 'a@b.test', Subject: 'hello', 'Message-ID': '<1@b.test>', Date: 'Mon, 1 Jul 2024 10:00:00 +0000' }, 'Click here to get it, risk free.');
+  const f = new ContentFilter(db);
+  const cold = await f.signals(m, parseMessage(m));
+  const click = cold.find((s) => s.name === 'CLICK_HERE');
+  assert.ok(click !== undefined && click.text === true && click.score === 0.5, JSON.stringify(cold));
+  for (let i = 0; i < 200; i++) {
+    await db.addTokens(0, [`ham${i % 17}`, 'common'], 'ham', 1);
+    await db.addTokens(0, [`spam${i % 13}`, 'common'], 'spam', 1);
+  }
+  const warm = await f.signals(m, parseMessage(m));
+  assert.ok(warm.some((s) => s.name === 'BAYES'), 'trained: Bayes speaks');
+  assert.equal(warm.find((s) => s.name === 'CLICK_HERE')?.score, 0.25);
 });

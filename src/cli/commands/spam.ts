@@ -7,7 +7,8 @@ import { parse, configFrom, need, UsageError } from '../args.js';
 import { withStore } from './with-store.js';
 import { parseMessage } from '../../mime/index.js';
 import { ContentFilter, decide, DEFAULT_THRESHOLDS } from '../../filter/verdict.js';
-import { runEval, formatEval, defaultThreads, trainingOrder } from '../../filter/eval/evaluate.js';
+import { runEval, formatEval, defaultThreads, trainingOrder, SEED_ORDERS } from '../../filter/eval/evaluate.js';
+import { globalModelEmpty, seedGlobal } from '../../filter/seed-global.js';
 import { DEFAULT_LOGISTIC_POINTS } from '../../filter/bayes/logistic.js';
 import type { TrainItem } from '../../store/types.js';
 
@@ -145,28 +146,35 @@ export async function spamCommand(argv: string[]): Promise<void | number> {
       const sets: [string, 'spam' | 'ham'][] = [];
       if (typeof values.spam === 'string') for (const f of listFiles(values.spam)) sets.push([f, 'spam']);
       if (typeof values.ham === 'string') for (const f of listFiles(values.ham)) sets.push([f, 'ham']);
-      // Mixed, not all spam then all ham: the logistic model learns from one message at a time.
-      const mixed = trainingOrder(sets.length).map((i) => sets[i]);
       const config = configFrom(values);
       await withStore(config, async (store) => {
         const account = await accountId(store, values.account as string | undefined);
         const filter = new ContentFilter(store);
         const scope = account ?? 0;
         let changed = 0;
-        // Committed TRAIN_BATCH messages at a time: one transaction a message spent most of a
-        // corpus's training waiting for its commits. (So the logistic model's priors are those
-        // of the database as the batch began.)
-        for (let i = 0; i < sets.length; i += TRAIN_BATCH) {
-          const batch: TrainItem[] = [];
-          for (const [file, verdict] of mixed.slice(i, i + TRAIN_BATCH)) {
-            const raw = fs.readFileSync(file);
-            const key = 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex');
-            batch.push({ key, verdict, ...(await filter.trainingItem(raw, parseMessage(raw))) });
+        let how = '';
+        if (account === null && await globalModelEmpty(store)) {
+          // A new global database: trained as spam eval trains it (seed-global.ts).
+          changed = await seedGlobal(store, filter, sets.map(([file, verdict]) => ({ file, verdict })));
+          how = `, its logistic model averaged over ${SEED_ORDERS} training orders`;
+        } else {
+          // Mixed, not all spam then all ham: the logistic model learns from one message at a time.
+          const mixed = trainingOrder(sets.length).map((i) => sets[i]);
+          // Committed TRAIN_BATCH messages at a time: one transaction a message spent most of a
+          // corpus's training waiting for its commits. (So the logistic model's priors are those
+          // of the database as the batch began.)
+          for (let i = 0; i < sets.length; i += TRAIN_BATCH) {
+            const batch: TrainItem[] = [];
+            for (const [file, verdict] of mixed.slice(i, i + TRAIN_BATCH)) {
+              const raw = fs.readFileSync(file);
+              const key = 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex');
+              batch.push({ key, verdict, ...(await filter.trainingItem(raw, parseMessage(raw))) });
+            }
+            changed += await filter.classifier.learnMany(batch, scope);
           }
-          changed += await filter.classifier.learnMany(batch, scope);
         }
         const totals = await store.getTotals(scope);
-        console.log(`trained ${changed} of ${sets.length} messages into the ${account === null ? 'global' : `${values.account}`} database (now ${totals.spam} spam, ${totals.ham} ham)`);
+        console.log(`trained ${changed} of ${sets.length} messages into the ${account === null ? 'global' : `${values.account}`} database (now ${totals.spam} spam, ${totals.ham} ham${how})`);
       });
       return;
     }

@@ -181,20 +181,25 @@ export class TokenTable implements TokenLookup {
     }
   }
 
-  /** Every row's weight becomes the mean of its weight here and in `others` (tables that hold
-   * the same tokens: the same messages counted, the model trained in other orders; a row another
-   * table lacks counts 0 there). */
-  averageWeights(others: readonly TokenTable[]): void {
+  /** Adds `other`'s weights to this table's, row by row (a table that counted the same
+   * messages, its model trained in another order; a row it lacks adds 0). */
+  addWeights(other: TokenTable): void {
     const t = this.table;
     for (let k = 0; k < t.length; k += 4) {
       if (t[k + 1] === 0) continue;
-      let sum = this.weights[k >> 2];
-      for (const o of others) {
-        const at = o.find(t[k], t[k + 1]);
-        if (o.table[at + 1] !== 0) sum += o.weights[at >> 2];
-      }
-      this.weights[k >> 2] = sum / (others.length + 1);
+      const at = other.find(t[k], t[k + 1]);
+      if (other.table[at + 1] !== 0) this.weights[k >> 2] += other.weights[at >> 2];
     }
+  }
+
+  scaleWeights(f: number): void {
+    for (let i = 0; i < this.weights.length; i++) this.weights[i] *= f;
+  }
+
+  /** The token's logistic weight and AdaGrad sum, when it has a row. */
+  model(token: string): [number, number] | undefined {
+    const k = this.row(token);
+    return k < 0 ? undefined : [this.weights[k >> 2], this.g2?.[k >> 2] ?? 0];
   }
 
   export(totals: TokenCounts): ScopeExport {
@@ -276,14 +281,27 @@ export class MemoryTokenDb implements TokenDb {
     return prev;
   }
 
-  /** The global logistic model becomes the mean of this one and `others`' (databases that counted
-   * the same messages and trained their models in other orders): as each token counts alike in
-   * every model's margin, the mean model's margin is the mean of their margins. The AdaGrad sums
-   * stay this model's (for judging only; further training would start from them). */
-  averageModel(others: readonly MemoryTokenDb[]): void {
+  /** Adds `other`'s global logistic model (weights and bias) to this one's: a database that
+   * counted the same messages and trained its model in another order. After K-1 of them,
+   * scaleModel(1/K) leaves the mean model; as each token counts alike in every model's margin,
+   * its margin is the mean of their margins. The AdaGrad sums stay this model's (further
+   * training starts from them). */
+  addModel(other: MemoryTokenDb): void {
     const s = this.scope(0);
-    s.tokens.averageWeights(others.map((o) => o.scope(0).tokens));
-    s.totals.bias = others.reduce((a, o) => a + (o.scope(0).totals.bias ?? 0), s.totals.bias ?? 0) / (others.length + 1);
+    s.tokens.addWeights(other.scope(0).tokens);
+    s.totals.bias = (s.totals.bias ?? 0) + (other.scope(0).totals.bias ?? 0);
+  }
+
+  scaleModel(f: number): void {
+    const s = this.scope(0);
+    s.tokens.scaleWeights(f);
+    s.totals.bias = (s.totals.bias ?? 0) * f;
+  }
+
+  /** A global token's logistic weight and AdaGrad sum (for writing a model trained here into
+   * the store). */
+  modelOf(token: string): [number, number] | undefined {
+    return this.scope(0).tokens.model(token);
   }
 
   /** Plain-data copy (for handing to worker threads). */

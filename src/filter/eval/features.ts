@@ -7,7 +7,7 @@ import { tokenizeView, type TokenizeOptions } from '../bayes/tokenize.js';
 import { classify, type BayesOptions } from '../bayes/classifier.js';
 import type { MemoryTokenDb } from '../bayes/token-db.js';
 import type { LogisticPoints } from '../bayes/logistic.js';
-import { bayesSignal, decide, ruleSignals, ruleTokens, type BayesPoints, type Thresholds, type Signal } from '../verdict.js';
+import { bayesSignal, decide, ruleSignals, ruleTokens, withClassifier, type BayesPoints, type Thresholds, type Signal } from '../verdict.js';
 
 export interface MessageFeatures {
   tokens: string[];
@@ -33,6 +33,8 @@ export interface JudgeOptions {
   thresholds: Thresholds;
   /** The logistic model's points; the defaults when absent. */
   logistic?: LogisticPoints;
+  /** What text rules count with a trained classifier; TEXT_RULE_SCALE when absent. */
+  textRuleScale?: number;
 }
 
 export interface Judged {
@@ -45,12 +47,12 @@ export interface Judged {
 
 export function judge(f: MessageFeatures, db: MemoryTokenDb | null, o: JudgeOptions): Judged {
   let p: number | null = null;
-  const signals = [...f.rules];
+  let classifier: Signal[] = [];
   if (db !== null && o.bayes !== null) {
     const r = classify(f.tokens, { counts: db.countsSync(0), totals: db.totalsSync(0) }, null, o.bayes);
     p = r === null ? null : r.probability;
-    signals.push(...bayesSignal(r, o.points, o.logistic));
+    classifier = bayesSignal(r, o.points, o.logistic);
   }
-  const v = decide(signals, o.thresholds, f.refuse);
+  const v = decide(withClassifier(f.rules, classifier, o.textRuleScale), o.thresholds, f.refuse);
   return { verdict: v.verdict, score: v.score, ruleScore: f.ruleScore, p };
 }

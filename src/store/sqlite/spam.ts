@@ -157,7 +157,7 @@ export function markTrained(ctx: StoreDb, scope: number, key: string, verdict: S
  * a message relabelled or forgotten first has those written, then goes through addTokens as it
  * would alone (its uncounting may delete rows, which restarts their weights). Returns how many
  * messages changed. */
-export function trainMessages(ctx: StoreDb, scope: number, items: readonly TrainItem[], at: Date): number {
+export function trainMessages(ctx: StoreDb, scope: number, items: readonly TrainItem[], at: Date, stepModel = true): number {
   return ctx.tx(() => {
     const day = dayOf(at);
     let sum = new Map<string, [number, number]>(); // token -> [ham, spam] of the pending messages
@@ -171,7 +171,7 @@ export function trainMessages(ctx: StoreDb, scope: number, items: readonly Train
       for (const it of pending) total[it.verdict === 'ham' ? 0 : 1]++;
       ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
       ctx.run('UPDATE spam_totals SET ham = ham + ?, spam = spam + ?, version = version + 1 WHERE scope = ?', total[0], total[1], scope);
-      if (scope === 0) {
+      if (scope === 0 && stepModel) {
         // In the batch's order, each message stepping the model as the one before left it.
         const cache = newWeightCache(ctx);
         for (const it of pending) logisticTrain(ctx, [...new Set(it.tokens)], it.verdict === 'spam', it.prior ?? 0, cache);
@@ -201,6 +201,32 @@ export function trainMessages(ctx: StoreDb, scope: number, items: readonly Train
     }
     flush();
     return changed;
+  });
+}
+
+/** Tokens per read of setGlobalModel's walk. */
+const MODEL_PAGE = 10_000;
+
+/** Sets the global logistic model: every token's weight and AdaGrad sum from `model` (0 for a
+ * token it lacks), the bias and the ham and spam it learnt from. Walks the tokens in pages, in
+ * one transaction. Returns the tokens given a weight. */
+export function setGlobalModel(ctx: StoreDb, model: (token: string) => [number, number] | undefined, bias: number, steps: { ham: number; spam: number }): number {
+  return ctx.tx(() => {
+    let after = '';
+    let set = 0;
+    for (;;) {
+      const rows = ctx.all<{ token: string }>('SELECT token FROM spam_tokens WHERE scope = 0 AND token > ? ORDER BY token LIMIT ?', after, MODEL_PAGE);
+      for (const { token } of rows) {
+        const m = model(token);
+        if (m !== undefined) set++;
+        ctx.run('UPDATE spam_tokens SET w = ?, g2 = ? WHERE scope = 0 AND token = ?', m?.[0] ?? 0, m?.[1] ?? 0, token);
+      }
+      if (rows.length < MODEL_PAGE) break;
+      after = rows[rows.length - 1]!.token;
+    }
+    ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (0, 0, 0) ON CONFLICT(scope) DO NOTHING');
+    ctx.run('UPDATE spam_totals SET bias = ?, lr_ham = ?, lr_spam = ?, version = version + 1 WHERE scope = 0', bias, steps.ham, steps.spam);
+    return set;
   });
 }
 

@@ -247,8 +247,11 @@ export class SqliteStore implements Store {
   markTrained(scope: number, key: string, verdict: SpamVerdict | null): Promise<SpamVerdict | null> {
     return this.sync(() => spam.markTrained(this.ctx, scope, key, verdict));
   }
-  trainMessages(scope: number, items: readonly TrainItem[], at = new Date()): Promise<number> {
-    return this.sync(() => spam.trainMessages(this.ctx, scope, items, at));
+  trainMessages(scope: number, items: readonly TrainItem[], at = new Date(), stepModel = true): Promise<number> {
+    return this.sync(() => spam.trainMessages(this.ctx, scope, items, at, stepModel));
+  }
+  setGlobalModel(model: (token: string) => [number, number] | undefined, bias: number, steps: { ham: number; spam: number }): Promise<number> {
+    return this.sync(() => spam.setGlobalModel(this.ctx, model, bias, steps));
   }
   tokenVersion(scope: number): Promise<number> { return this.sync(() => spam.tokenVersion(this.ctx, scope)); }
   tokenSnapshot(scope: number, max: number, each: (token: string, ham: number, spam: number, w: number) => void): Promise<TokenSnapshot | null> {
