@@ -11,7 +11,8 @@
 // ham were (only the big senders, over GROUP_MAX messages, are split by message).
 //   npm run bench -- spam-choice [NAME]   (the choices of 2026-11-29: tiling, consistency
 //   tokens, logistic (unit-length messages), points (Bayes points per decade), ensemble (the
-//   logistic model averaged over training orders); see run.ts)
+//   logistic model averaged over training orders), textrules (text rules at half weight with
+//   the classifier); see run.ts)
 import fs from 'node:fs';
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
@@ -72,6 +73,8 @@ export interface Setting {
   bayes?: BayesOptions; tokenize?: TokenizeOptions; points?: BayesPoints; logisticPoints?: LogisticPoints;
   /** Logistic models trained in this many orders and averaged (trainDb; default 1). */
   orders?: number;
+  /** What text rules count with a trained classifier (default TEXT_RULE_SCALE). */
+  textRuleScale?: number;
 }
 
 /** Senders with more training messages than this (a mailing list's feed) are split by message. */
@@ -95,7 +98,7 @@ const senderOf = (file: string): string => parseMessage(fs.readFileSync(file)).f
 
 /** How a setting judges (and trains: trainDb with its Bayes options and points). */
 function judgeOptionsOf(s: Setting): JudgeOptions & { bayes: BayesOptions } {
-  return { bayes: s.bayes ?? DEFAULT_BAYES, points: s.points ?? DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic: s.logisticPoints };
+  return { bayes: s.bayes ?? DEFAULT_BAYES, points: s.points ?? DEFAULT_BAYES_POINTS, thresholds: DEFAULT_THRESHOLDS, logistic: s.logisticPoints, textRuleScale: s.textRuleScale };
 }
 
 /** Each setting's features of the train split, featurised once per tokenizer (settings that
