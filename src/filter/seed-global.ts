@@ -26,10 +26,16 @@ export async function globalModelEmpty(store: SeedStore): Promise<boolean> {
   return (t.lrHam ?? 0) + (t.lrSpam ?? 0) === 0;
 }
 
+const keyOf = (raw: Buffer): string => 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex');
+
 /** Seeds the global database from labelled files; returns how many messages changed in the
  * store (a message already trained there is not counted twice, but its words still teach the
- * model written at the end). */
-export async function seedGlobal(store: SeedStore, filter: ContentFilter, messages: readonly { file: string; verdict: 'spam' | 'ham' }[], orders = SEED_ORDERS): Promise<number> {
+ * model written at the end). A message given twice (the same bytes) counts once, with the
+ * label it is given last. */
+export async function seedGlobal(store: SeedStore, filter: ContentFilter, files: readonly { file: string; verdict: 'spam' | 'ham' }[], orders = SEED_ORDERS): Promise<number> {
+  const byKey = new Map<string, { file: string; verdict: 'spam' | 'ham' }>();
+  for (const m of files) { const key = keyOf(fs.readFileSync(m.file)); byKey.delete(key); byKey.set(key, m); }
+  const messages = [...byKey.values()];
   let changed = 0;
   let batch: TrainItem[] = [];
   const flush = async () => { changed += await store.trainMessages(0, batch, new Date(), false); batch = []; };
@@ -45,7 +51,7 @@ export async function seedGlobal(store: SeedStore, filter: ContentFilter, messag
       const f: MessageFeatures = { tokens: a.tokens, rules: a.rules, ruleScore, refuse: a.refuse };
       trainOne(into, f, verdict, filter.classifier.options, filter.points);
       if (!counting) continue;
-      batch.push({ key: 'sha256:' + crypto.createHash('sha256').update(raw).digest('hex'), tokens: a.tokens, verdict });
+      batch.push({ key: keyOf(raw), tokens: a.tokens, verdict });
       if (batch.length >= BATCH) await flush();
     }
     if (counting) await flush();

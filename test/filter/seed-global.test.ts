@@ -70,3 +70,23 @@ test('seeding the global database: the store holds the averaged model trainDb ma
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('seeding: a message given twice counts once, with the label it is given last', { timeout: 30_000 }, async () => {
+  const dir = tempDir();
+  const store = await openStore({ dataDir: path.join(dir, 'data') });
+  try {
+    const write = (name: string, body: string) => { const f = path.join(dir, name); fs.writeFileSync(f, msg({ From: 'a@example.org', Subject: 'hi', 'Message-ID': `<${body}@example.org>` }, body + '\n')); return f; };
+    const one = write('one.eml', 'cheap pills now');
+    const two = write('two.eml', 'lunch at noon');
+    fs.copyFileSync(one, path.join(dir, 'one-again.eml'));
+    const changed = await seedGlobal(store, new ContentFilter(store), [
+      { file: one, verdict: 'spam' }, { file: two, verdict: 'ham' }, { file: path.join(dir, 'one-again.eml'), verdict: 'ham' },
+    ]);
+    assert.equal(changed, 2);
+    const t = await store.getTotals(0);
+    assert.deepEqual([t.ham, t.spam, t.lrHam, t.lrSpam], [2, 0, 2, 0]);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
