@@ -108,8 +108,8 @@ if (only === 'spam-choice') {
     // Folds by sender and at random; now how a database seeded from a corpus trains (SEED_ORDERS).
     { name: 'ensemble', seeds: [100], shift: true, grouped: true, settings: [['one logistic model', { ...bayes2, orders: 1 }], ['4 trained in different orders, averaged', { ...bayes2, orders: 4 }]] },
     // With the averaged model: the text rules at half weight once the classifier is trained, and
-    // the logistic offset that keeps the random folds' missed spam at 2%.
-    { name: 'textrules', seeds: [100], shift: true, grouped: true, settings: [['text rules in full, logistic offset 2.75', { ...bayes2, orders: 4 }], ['text rules at half weight, offset 3', { ...bayes2, orders: 4, textRuleScale: 0.5, logisticPoints: { ...DEFAULT_LOGISTIC_POINTS, offset: 3 } }]] },
+    // the logistic offset that keeps the random folds' missed spam at 2% (3 measured first).
+    { name: 'textrules', seeds: [100, 200], shift: true, grouped: true, settings: [['text rules in full, logistic offset 2.75', { ...bayes2, orders: 4 }], ['text rules at half weight, offset 3.125', { ...bayes2, orders: 4, textRuleScale: 0.5, logisticPoints: { ...DEFAULT_LOGISTIC_POINTS, offset: 3.125 } }]] },
   ];
   results.spamChoice = [];
   results.spamChoiceShift = [];
