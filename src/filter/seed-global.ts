@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { parseMessage } from '../mime/index.js';
 import type { TrainItem } from '../store/types.js';
-import type { ContentFilter } from './verdict.js';
+import { ruleScoreOf, type ContentFilter } from './verdict.js';
 import { seedDb, trainOne, SEED_ORDERS } from './eval/evaluate.js';
 import type { MessageFeatures } from './eval/features.js';
 
@@ -35,7 +35,7 @@ const keyOf = (raw: Buffer): string => 'sha256:' + crypto.createHash('sha256').u
 export async function seedGlobal(store: SeedStore, filter: ContentFilter, files: readonly { file: string; verdict: 'spam' | 'ham' }[], orders = SEED_ORDERS): Promise<number> {
   const byKey = new Map<string, { file: string; verdict: 'spam' | 'ham' }>();
   for (const m of files) { const key = keyOf(fs.readFileSync(m.file)); byKey.delete(key); byKey.set(key, m); }
-  const messages = [...byKey.values()];
+  const messages = [...byKey].map(([key, m]) => ({ key, ...m }));
   let changed = 0;
   let batch: TrainItem[] = [];
   const flush = async () => { changed += await store.trainMessages(0, batch, new Date(), false); batch = []; };
@@ -43,15 +43,13 @@ export async function seedGlobal(store: SeedStore, filter: ContentFilter, files:
   const db = await seedDb(messages.length, orders, async (order, into) => {
     const counting = ++pass === 1; // the store counts each message once
     for (const i of order) {
-      const { file, verdict } = messages[i]!;
+      const { key, file, verdict } = messages[i]!;
       const raw = fs.readFileSync(file);
       const a = filter.analyse(raw, parseMessage(raw));
-      let ruleScore = 0;
-      for (const r of a.rules) ruleScore += r.score;
-      const f: MessageFeatures = { tokens: a.tokens, rules: a.rules, ruleScore, refuse: a.refuse };
+      const f: MessageFeatures = { tokens: a.tokens, rules: a.rules, ruleScore: ruleScoreOf(a.rules), refuse: a.refuse };
       trainOne(into, f, verdict, filter.classifier.options, filter.points);
       if (!counting) continue;
-      batch.push({ key: keyOf(raw), tokens: a.tokens, verdict });
+      batch.push({ key, tokens: a.tokens, verdict });
       if (batch.length >= BATCH) await flush();
     }
     if (counting) await flush();

@@ -84,6 +84,13 @@ export function trainingPrior(ruleScore: number, bayes: BayesResult | null, m: B
   return ruleScore + (bayes === null ? 0 : bayesPoints(bayes.probability, m));
 }
 
+/** The rules' points in full (what the logistic model's prior counts, trained or not). */
+export function ruleScoreOf(rules: readonly Signal[]): number {
+  let score = 0;
+  for (const r of rules) score += r.score;
+  return score;
+}
+
 /** The rules that fired, as tokens of the logistic model ("rule:NAME"; the Bayes classifier
  * leaves them out): it learns how far each rule is to be trusted on the provider's mail. */
 export function ruleTokens(hits: readonly { name: string }[]): string[] {
@@ -171,9 +178,7 @@ export class ContentFilter {
    * (the rules' points and the global Bayes points it gets now). */
   async trainingItem(raw: Buffer, parsed: ParsedMessage): Promise<{ tokens: string[]; prior: number }> {
     const a = this.analyse(raw, parsed);
-    let ruleScore = 0;
-    for (const r of a.rules) ruleScore += r.score;
-    return { tokens: a.tokens, prior: trainingPrior(ruleScore, await this.classifier.score(a.tokens, null), this.points) };
+    return { tokens: a.tokens, prior: trainingPrior(ruleScoreOf(a.rules), await this.classifier.score(a.tokens, null), this.points) };
   }
 
   /** The Bayes signal: global database, sharpened by the account's own when given. */

@@ -189,15 +189,15 @@ export function trainOne(db: MemoryTokenDb, f: MessageFeatures, label: 'ham' | '
  * by sender. */
 export const SEED_ORDERS = 4;
 
-/** One pass of seeding: the messages in `order` trained into `db`. */
-type SeedPass = (order: number[], db: MemoryTokenDb) => void;
+/** One pass of seeding: the messages in `order` trained into `db` (at once, or by a promise). */
+type SeedPass<R> = (order: number[], db: MemoryTokenDb) => R;
 
 /** `orders` databases, each trained by `pass` in its own trainingOrder (seeds 1, 2, ...), their
  * logistic models averaged into the first (their counts are the same whatever the order). Two
  * databases are held at a time. */
-export function seedDb(n: number, orders: number, pass: SeedPass, logistic?: LogisticOptions): MemoryTokenDb;
-export function seedDb(n: number, orders: number, pass: (order: number[], db: MemoryTokenDb) => Promise<void>, logistic?: LogisticOptions): Promise<MemoryTokenDb>;
-export function seedDb(n: number, orders: number, pass: (order: number[], db: MemoryTokenDb) => void | Promise<void>, logistic?: LogisticOptions): MemoryTokenDb | Promise<MemoryTokenDb> {
+export function seedDb(n: number, orders: number, pass: SeedPass<void>, logistic?: LogisticOptions): MemoryTokenDb;
+export function seedDb(n: number, orders: number, pass: SeedPass<Promise<void>>, logistic?: LogisticOptions): Promise<MemoryTokenDb>;
+export function seedDb(n: number, orders: number, pass: SeedPass<void | Promise<void>>, logistic?: LogisticOptions): MemoryTokenDb | Promise<MemoryTokenDb> {
   const first = new MemoryTokenDb(logistic);
   const run = (seed: number): void | Promise<void> => {
     if (seed > orders) { if (orders > 1) first.scaleModel(1 / orders); return; }

@@ -61,7 +61,7 @@ function writeWeights(ctx: StoreDb, c: WeightCache): void {
 /** Counts (delta 1) or uncounts (-1) one message's tokens; counting one in the global database is
  * also a training step of its logistic model (uncounting leaves the model: a relabelled message
  * is then counted, and stepped, the other way). */
-export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at: Date, prior = 0): void {
+export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict: SpamVerdict, delta: 1 | -1, at: Date, prior = 0, stepModel = true): void {
   const unique = Array.from(new Set(tokens));
   const h = verdict === 'ham' ? delta : 0;
   const s = verdict === 'spam' ? delta : 0;
@@ -77,7 +77,7 @@ export function addTokens(ctx: StoreDb, scope: number, tokens: string[], verdict
     }
     ctx.run('INSERT INTO spam_totals (scope, ham, spam) VALUES (?, 0, 0) ON CONFLICT(scope) DO NOTHING', scope);
     ctx.run('UPDATE spam_totals SET ham = max(0, ham + ?), spam = max(0, spam + ?), version = version + 1 WHERE scope = ?', h, s, scope);
-    if (scope === 0 && delta > 0) logisticTrain(ctx, unique, verdict === 'spam', prior, null);
+    if (scope === 0 && delta > 0 && stepModel) logisticTrain(ctx, unique, verdict === 'spam', prior, null);
   });
 }
 
@@ -197,7 +197,7 @@ export function trainMessages(ctx: StoreDb, scope: number, items: readonly Train
       }
       flush();
       if (prev !== null) addTokens(ctx, scope, it.tokens, prev, -1, at);
-      if (it.verdict !== null) addTokens(ctx, scope, it.tokens, it.verdict, 1, at, it.prior ?? 0);
+      if (it.verdict !== null) addTokens(ctx, scope, it.tokens, it.verdict, 1, at, it.prior ?? 0, stepModel);
     }
     flush();
     return changed;
