@@ -12,7 +12,7 @@
 //   npm run bench -- spam-choice [NAME]   (the choices of 2026-11-29: tiling, consistency
 //   tokens, logistic (unit-length messages), points (Bayes points per decade), ensemble (the
 //   logistic model averaged over training orders), textrules (text rules at half weight with
-//   the classifier); see run.ts)
+//   the classifier), entry (entry-relay and VERP tokens); see run.ts)
 import fs from 'node:fs';
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';

@@ -397,13 +397,18 @@ const RFC_DATE = /^(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(
 
 interface Hop { helo: string; rdns: string; ip: string; forged: boolean }
 
-/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix, qmail, Exim). */
+const IPV6 = /\[ipv6:([0-9a-f:.]+)\]/;
+const PRIVATE_IPV6 = /^(?:::1?$|fe[89ab]|f[cd])/;
+const isPublicIp = (ip: string) => ip !== '' && !(ip.includes(':') ? PRIVATE_IPV6.test(ip) : PRIVATE_IP.test(ip));
+
+/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix, qmail, Exim), with
+ * sendmail's ident ("user@rDNS [IP]") and our own "[IPv6:…]". */
 function parseHop(r: string): Hop | null {
   const m = HOP_FROM.exec(r);
   if (m === null) return null;
   const helo = m[1].toLowerCase().replace(/^\[|\]$/g, '');
-  const inner = (m[2] ?? '').toLowerCase();
-  const ip = IPV4.exec(inner)?.[1] ?? (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(helo) ? helo : '');
+  const inner = (m[2] ?? '').toLowerCase().replace(/^[^\s@()]+@/, '');
+  const ip = IPV4.exec(inner)?.[1] ?? IPV6.exec(inner)?.[1] ?? (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(helo) ? helo : '');
   let rdns = '';
   const q = /^helo\s/.test(inner);
   if (q) rdns = helo; // qmail: "from rdns (HELO helo) (ip)"
@@ -435,12 +440,12 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('rcvd_may_be_forged', hops.some((h) => h.forged));
   set('rcvd_helo_bare_ip', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo)));
   // A HELO of an IP address that is not the one the relay saw connect: a lie, not a NAT.
-  set('rcvd_helo_ip_mismatch', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo) && h.ip !== '' && !PRIVATE_IP.test(h.ip) && h.ip !== h.helo));
+  set('rcvd_helo_ip_mismatch', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo) && isPublicIp(h.ip) && h.ip !== h.helo));
   // A HELO naming a big mail provider from a host outside it (ratware borrowing a name).
   set('rcvd_helo_big_provider', hops.some((h) => BIG_PROVIDER.test(h.helo) && (h.rdns === '' || registrableDomain(h.rdns) !== registrableDomain(h.helo))));
   // The first external hop: the bottom-most with a public IP, i.e. where the mail entered.
   let first: Hop | undefined;
-  for (let i = hops.length - 1; i >= 0; i--) if (hops[i].ip !== '' && !PRIVATE_IP.test(hops[i].ip)) { first = hops[i]; break; }
+  for (let i = hops.length - 1; i >= 0; i--) if (isPublicIp(hops[i].ip)) { first = hops[i]; break; }
   set('rcvdx_none', first === undefined);
   const noRdns = first !== undefined && (first.rdns === '' || first.rdns === 'unknown');
   set('rcvdx_no_rdns', noRdns);
@@ -451,6 +456,7 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('rcvdx_helo_match', heloName && registrableDomain(first!.helo) === rd);
   set('rcvdx_helo_mismatch', heloName && registrableDomain(first!.helo) !== rd);
   set('rcvdx_helo_nodot', first !== undefined && !first.helo.includes('.'));
+  entryFacts(set, rcvd, fromDom);
   // Received time stamps in forms no MTA writes.
   set('rcvd_date_odd', rcvd.some((r) => { const i = r.lastIndexOf(';'); return i < 0 || !RFC_DATE.test(r.slice(i + 1).trim()); }));
   const date = header('date')[0];
@@ -458,6 +464,38 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('date_tz_bad', tz !== null && (Number(tz[2]) > 14 || !['00', '30', '45'].includes(tz[3])));
   set('date_tz_name', date !== undefined && tz === null && /\b[A-Z]{2,5}\s*$/.test(date));
   set('date_tz_none', date !== undefined && tz === null && !/\b[A-Z]{2,5}\s*$/.test(date));
+}
+
+/** The relay the mail came from into the receiving side: walking down from the newest Received,
+ * the first hop from a public address whose rDNS is outside every organisation that wrote a "by"
+ * above it. Unlike the originating hop, the sender cannot forge it: the receiving side wrote it.
+ * At our MX it is the hop our own trace field records (the client, its rDNS and HELO); in mail
+ * collected elsewhere, the collector's MX. What it shows is what the door checks: whether the
+ * client has a name, a dial-up-like one, one in the From domain, and a HELO that matches it. */
+function entryFacts(set: (k: string, on: boolean) => void, rcvd: string[], fromDom: string): void {
+  const inside = new Set<string>();
+  let entry: Hop | null = null;
+  for (const r of rcvd) {
+    const by = /\bby\s+([a-z0-9][\w.-]*\.[a-z]{2,})/i.exec(r)?.[1];
+    if (by !== undefined) inside.add(registrableDomain(by.toLowerCase()));
+    const h = parseHop(r);
+    if (h === null || !isPublicIp(h.ip)) continue;
+    if (h.rdns !== '' && h.rdns !== 'unknown' && inside.has(registrableDomain(h.rdns))) continue;
+    entry = h;
+    break;
+  }
+  const rdns = entry === null || entry.rdns === 'unknown' ? '' : entry.rdns;
+  const rd = rdns === '' ? '' : registrableDomain(rdns);
+  set('entry_no_rdns', entry !== null && rd === '');
+  set('entry_rdns_dynamic', rd !== '' && DYNAMIC.test(rdns.slice(0, rdns.length - rd.length)));
+  set('entry_rdns_from_dom', rd !== '' && rd === fromDom);
+  const helo = entry?.helo ?? '';
+  const heloIp = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(helo) || helo.startsWith('ipv6:');
+  set('entry_helo_ip', entry !== null && heloIp);
+  set('entry_helo_nodot', entry !== null && !heloIp && !helo.includes('.'));
+  const named = rd !== '' && !heloIp && helo.includes('.');
+  set('entry_helo_match', named && registrableDomain(helo) === rd);
+  set('entry_helo_mismatch', named && registrableDomain(helo) !== rd);
 }
 
 /** 1 when the recipients read like a slice of an alphabetical address list (harvested mail):

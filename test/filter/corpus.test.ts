@@ -1,6 +1,6 @@
 // The real evaluation on the SpamAssassin development corpus: train on the train split, judge
 // the test split. The issue's targets (false positives ≤ 0.2 %, false negatives ≤ 2 %) are NOT
-// met yet (measured 0.48 % / 1.92 %, see bench/results/spam-*.json); this test holds what is
+// met yet (measured 0.48 % / 1.57 %, see bench/results/spam-*.json); this test holds what is
 // achieved, so that a change that makes the filter worse fails, and no ham is ever refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,10 +20,12 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   for (const m of r.mistakes) console.log(`  ${m.label} judged ${m.verdict} score ${m.score} p=${m.p?.toFixed(4)} ${path.basename(m.file)}`);
   assert.equal(r.messages, 1819);
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 6/1245 and 11/574 (2026-11-29, with the logistic model averaged over 4 training
-  // orders, its offset 3.125, and the text rules at half weight once the classifier is trained,
-  // chosen together by CV on the train split, with folds by sender and at random; 5 and 11 at
-  // offset 3, chosen first on half the partitions). Earlier: 6/1245 and 9/574 (with the logistic model reading messages as vectors
+  // Measured 6/1245 and 9/574 (2026-11-29, with tokens of the relay the mail came in from and of
+  // VERP envelope senders, chosen by CV on the train split). Before: 6 and 11 (with the logistic
+  // model averaged over 4 training orders, its offset 3.125, and the text rules at half weight
+  // once the classifier is trained, chosen together by CV on the train split, with folds by
+  // sender and at random; 5 and 11 at offset 3, chosen first on half the partitions). Earlier:
+  // 6/1245 and 9/574 (with the logistic model reading messages as vectors
   // of unit length and Bayes at 2 points per decade of odds: 6 and 11 with the first alone, and
   // before either, with tiled Bayes clues and header-consistency tokens, both chosen by CV on the
   // train split, where both junk fewer ham and miss fewer spam;
@@ -32,7 +34,7 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   // before the clue caps and offset, 38 missed before the header-forgery rules).
   // Targets: 2/1245 and 11/574.
   assert.ok(r.fp <= 6, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 6 measured`);
-  assert.ok(r.fn <= 11, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 11 measured`);
+  assert.ok(r.fn <= 9, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 9 measured`);
   // Throughput is measured on a shared machine: only a gross regression fails here; the
   // 500 msg/s target is measured by bench/spam.ts.
   assert.ok(r.msgPerSec >= 100, `${r.msgPerSec} msg/s`);
@@ -71,9 +73,10 @@ test('spam eval --train-corpus: trained on one corpus, judging another', { skip,
     assert.deepEqual(e.trained, { ...e.trained, ham: 2904, spam: 1322 });
     assert.equal(e.messages, 18);
     assert.equal(e.rejectedHam, 0);
-    // Measured 2026-11-28: every spam caught; 2 of 12 ham junked (a bank notice and an order
-    // confirmation, HTML-only as 2002's spam was), 8 of 12 before the clue caps.
-    assert.ok(e.fn === 0 && e.fp <= 2, `FP ${e.fp} FN ${e.fn}`);
+    // Measured 2026-11-29: every spam caught; 1 of 12 ham junked (an order confirmation,
+    // HTML-only as 2002's spam was); 2 before the entry-relay tokens (a bank notice too), 8 of 12
+    // before the clue caps.
+    assert.ok(e.fn === 0 && e.fp <= 1, `FP ${e.fp} FN ${e.fn}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

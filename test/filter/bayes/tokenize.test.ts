@@ -52,3 +52,29 @@ test('tokenizer: words split on exactly what /\\s/ matches, trimmed as LEAD and 
     assert.ok(t.includes(want), `missing ${want}`);
   }
 });
+
+// The relay the mail entered the receiving side from (message-view's entryFacts): the hop the
+// receiving side wrote, found below its own relays; what the sender wrote further down is not read.
+test('tokenizer: the entry relay, as the receiving side recorded it; VERP envelope senders', () => {
+  const toks = (head: string) => { const raw = Buffer.from(`${head}\nFrom: News <news@shop.example>\nTo: a@b.test\nSubject: hi\n\nbody\n`); return tokenize(raw, parseMessage(raw)).filter((t) => t.startsWith('entry:') || t.startsWith('rp:')); };
+  // Our own trace field: a named client in the From domain whose HELO matches; a forged hop below
+  // (a dial-up host) changes nothing.
+  assert.deepEqual(toks([
+    'Return-Path: <bounce-4711-a=b.test@mail.shop.example>',
+    'Received: from mail.shop.example (mail.shop.example [192.0.2.25])\n\tby mx.provider.test (Fjord Mail) with ESMTPS id Q1;\n\tSat, 28 Nov 2026 03:46:06 +0000',
+    'Received: from pc7 (dialup-198-51-100-7.pool.isp.example [198.51.100.7]) by mail.shop.example; Sat, 28 Nov 2026 03:46:05 +0000',
+  ].join('\n')).sort(), ['entry:helo-match', 'entry:rdns-from-dom', 'rp:verp']);
+  // No rDNS, greeted with an address literal, over IPv6.
+  assert.deepEqual(toks([
+    'Return-Path: <alice@shop.example>',
+    'Received: from [IPv6:2001:db8::5] ([IPv6:2001:db8::5])\n\tby mx.provider.test (Fjord Mail) with ESMTP id Q2;\n\tSat, 28 Nov 2026 03:46:06 +0000',
+  ].join('\n')).sort(), ['entry:helo-ip', 'entry:no-rdns']);
+  // A collector's own relays (loopback, then its domain) are skipped; sendmail's ident form is read.
+  assert.deepEqual(toks([
+    'Received: from localhost (localhost [127.0.0.1]) by mx.corp.example; Sat, 28 Nov 2026 03:46:09 +0000',
+    'Received: from relay2.corp.example (relay2.corp.example [203.0.113.9]) by mx.corp.example; Sat, 28 Nov 2026 03:46:08 +0000',
+    'Received: from spammer (root@host-9-8-7-6.dsl.isp.example [198.51.100.6]) by relay2.corp.example; Sat, 28 Nov 2026 03:46:07 +0000',
+  ].join('\n')).sort(), ['entry:helo-nodot', 'entry:rdns-dynamic']);
+  // Only loopback: no entry relay, so nothing is said.
+  assert.deepEqual(toks('Received: from localhost (localhost [127.0.0.1]) by mx.corp.example; Sat, 28 Nov 2026 03:46:09 +0000'), []);
+});
