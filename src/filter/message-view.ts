@@ -55,6 +55,8 @@ export interface MessageView {
   /** Skeleton of the MIME tree, e.g. "multipart/alternative(text/plain,text/html)". */
   shape: string;
   facts: Record<string, number>;
+  /** The relay the mail came in from, as the receiving side recorded it (entryRelay). */
+  entry: Hop | null;
 }
 
 const MAX_PART_INPUT = 256 * 1024;
@@ -372,7 +374,8 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.reply_to_diff_domain = replyDomain !== '' && fromAddr !== '' && registrableDomain(replyDomain) !== registrableDomain(fromAddr.split('@')[1] ?? '') ? 1 : 0;
   facts.date_missing = header('date').length === 0 ? 1 : 0;
   facts.msgid_missing = header('message-id').length === 0 ? 1 : 0;
-  receivedFacts(facts, header, fromAddr);
+  const entry = entryRelay(header('received').slice(0, 20));
+  receivedFacts(facts, header, fromAddr, entry);
   // Date: against the newest Received stamp (the receiving server's clock), in hours.
   const rcvd = header('received');
   const stamp = rcvd.length > 0 ? parseDate(rcvd[0].slice(rcvd[0].lastIndexOf(';') + 1).trim()) : null;
@@ -381,7 +384,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
 
   return {
     raw, parsed, headers, header, plain, htmlSource, html, text, urls, attachments, leaves,
-    shape: shapeOf(parsed.tree, 0, { n: 16 }), facts,
+    shape: shapeOf(parsed.tree, 0, { n: 16 }), facts, entry,
   };
 }
 
@@ -395,7 +398,8 @@ const HOP_FROM = /^from\s+(\S+)\s*(?:\(([^)]*)\))?/i;
 const IPV4 = /\[?(\d{1,3}(?:\.\d{1,3}){3})\]?/;
 const RFC_DATE = /^(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?\s*(?:[+-]\d{4}|[a-z]{1,5})?/i;
 
-interface Hop { helo: string; rdns: string; ip: string; forged: boolean }
+/** One Received hop: the HELO name, the rDNS name ('' when none), the address. */
+export interface Hop { helo: string; rdns: string; ip: string; forged: boolean }
 
 const IPV6 = /\[ipv6:([0-9a-f:.]+)\]/;
 const PRIVATE_IPV6 = /^(?:::1?$|fe[89ab]|f[cd])/;
@@ -419,7 +423,7 @@ function parseHop(r: string): Hop | null {
 /** Header consistency facts: how the sending side's claims (From, Return-Path, Message-ID, Date,
  * the Received chain it wrote) fit each other. Legitimate bulk senders are consistent; spam sent
  * from hijacked or dial-up machines, with forged relays, mostly is not. Every fact is 0 or 1. */
-function receivedFacts(facts: Record<string, number>, header: (n: string) => string[], fromAddr: string): void {
+function receivedFacts(facts: Record<string, number>, header: (n: string) => string[], fromAddr: string, entry: Hop | null): void {
   const fromDom = registrableDomain(fromAddr.split('@')[1] ?? '');
   const set = (k: string, on: boolean) => { facts[k] = on ? 1 : 0; };
   const rp = /@([^>\s]+)/.exec(header('return-path').at(-1) ?? '')?.[1]?.toLowerCase();
@@ -456,7 +460,7 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('rcvdx_helo_match', heloName && registrableDomain(first!.helo) === rd);
   set('rcvdx_helo_mismatch', heloName && registrableDomain(first!.helo) !== rd);
   set('rcvdx_helo_nodot', first !== undefined && !first.helo.includes('.'));
-  entryFacts(set, rcvd, fromDom);
+  entryFacts(set, entry, fromDom);
   // Received time stamps in forms no MTA writes.
   set('rcvd_date_odd', rcvd.some((r) => { const i = r.lastIndexOf(';'); return i < 0 || !RFC_DATE.test(r.slice(i + 1).trim()); }));
   const date = header('date')[0];
@@ -468,23 +472,27 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
 
 /** The relay the mail came from into the receiving side: walking down from the newest Received,
  * the first hop from a public address whose rDNS is outside every organisation that wrote a "by"
- * above it. Unlike the originating hop, the sender cannot forge it: the receiving side wrote it.
- * At our MX it is the hop our own trace field records (the client, its rDNS and HELO); in mail
- * collected elsewhere, the collector's MX. What it shows is what the door checks: whether the
- * client has a name, a dial-up-like one, one in the From domain, and a HELO that matches it. */
-function entryFacts(set: (k: string, on: boolean) => void, rcvd: string[], fromDom: string): void {
+ * above it (its rDNS '' when it had none). Unlike the originating hop, the sender cannot forge
+ * it: the receiving side wrote it. At our MX it is the hop our own trace field records (the
+ * client, its rDNS and HELO); in mail collected elsewhere, the collector's MX. */
+export function entryRelay(rcvd: string[]): Hop | null {
   const inside = new Set<string>();
-  let entry: Hop | null = null;
   for (const r of rcvd) {
     const by = /\bby\s+([a-z0-9][\w.-]*\.[a-z]{2,})/i.exec(r)?.[1];
     if (by !== undefined) inside.add(registrableDomain(by.toLowerCase()));
     const h = parseHop(r);
     if (h === null || !isPublicIp(h.ip)) continue;
-    if (h.rdns !== '' && h.rdns !== 'unknown' && inside.has(registrableDomain(h.rdns))) continue;
-    entry = h;
-    break;
+    const rdns = h.rdns === 'unknown' ? '' : h.rdns;
+    if (rdns !== '' && inside.has(registrableDomain(rdns))) continue;
+    return { ...h, rdns };
   }
-  const rdns = entry === null || entry.rdns === 'unknown' ? '' : entry.rdns;
+  return null;
+}
+
+/** What the door checks, of the entry relay: whether it has a name, a dial-up-like one, one in
+ * the From domain, and a HELO that matches it. */
+function entryFacts(set: (k: string, on: boolean) => void, entry: Hop | null, fromDom: string): void {
+  const rdns = entry?.rdns ?? '';
   const rd = rdns === '' ? '' : registrableDomain(rdns);
   set('entry_no_rdns', entry !== null && rd === '');
   set('entry_rdns_dynamic', rd !== '' && DYNAMIC.test(rdns.slice(0, rdns.length - rd.length)));
@@ -496,6 +504,7 @@ function entryFacts(set: (k: string, on: boolean) => void, rcvd: string[], fromD
   const named = rd !== '' && !heloIp && helo.includes('.');
   set('entry_helo_match', named && registrableDomain(helo) === rd);
   set('entry_helo_mismatch', named && registrableDomain(helo) !== rd);
+  set('entry_helo_exact', named && helo === rdns);
 }
 
 /** 1 when the recipients read like a slice of an alphabetical address list (harvested mail):

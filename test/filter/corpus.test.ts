@@ -1,6 +1,6 @@
 // The real evaluation on the SpamAssassin development corpus: train on the train split, judge
 // the test split. The issue's targets (false positives ≤ 0.2 %, false negatives ≤ 2 %) are NOT
-// met yet (measured 0.48 % / 1.57 %, see bench/results/spam-*.json); this test holds what is
+// met yet (measured 0.40 % / 1.74 %, see bench/results/spam-*.json); this test holds what is
 // achieved, so that a change that makes the filter worse fails, and no ham is ever refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,8 +20,9 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   for (const m of r.mistakes) console.log(`  ${m.label} judged ${m.verdict} score ${m.score} p=${m.p?.toFixed(4)} ${path.basename(m.file)}`);
   assert.equal(r.messages, 1819);
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 6/1245 and 9/574 (2026-11-29, with tokens of the relay the mail came in from and of
-  // VERP envelope senders, chosen by CV on the train split). Before: 6 and 11 (with the logistic
+  // Measured 5/1245 and 10/574 (2026-11-29, with tokens of the relay the mail came in from, its
+  // organisation and network, and of VERP envelope senders, chosen by CV on the train split; 6
+  // and 9 without its organisation and network). Before: 6 and 11 (with the logistic
   // model averaged over 4 training orders, its offset 3.125, and the text rules at half weight
   // once the classifier is trained, chosen together by CV on the train split, with folds by
   // sender and at random; 5 and 11 at offset 3, chosen first on half the partitions). Earlier:
@@ -33,8 +34,8 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   // beside rules and Bayes rather than learning what they miss, 7 and 24 without it; 8 and 32
   // before the clue caps and offset, 38 missed before the header-forgery rules).
   // Targets: 2/1245 and 11/574.
-  assert.ok(r.fp <= 6, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 6 measured`);
-  assert.ok(r.fn <= 9, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 9 measured`);
+  assert.ok(r.fp <= 5, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 5 measured`);
+  assert.ok(r.fn <= 10, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 10 measured`);
   // Throughput is measured on a shared machine: only a gross regression fails here; the
   // 500 msg/s target is measured by bench/spam.ts.
   assert.ok(r.msgPerSec >= 100, `${r.msgPerSec} msg/s`);

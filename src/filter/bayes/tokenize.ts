@@ -221,6 +221,15 @@ const PRESENCE = ['in-reply-to', 'references', 'list-id', 'list-unsubscribe', 'l
   'user-agent', 'x-mailer', 'reply-to', 'sender', 'errors-to', 'mime-version', 'message-id', 'date', 'cc',
   'content-disposition', 'thread-index', 'x-originating-ip', 'disposition-notification-to', 'mail-followup-to'];
 
+/** An address's /24 (IPv4) or /48 (IPv6). */
+export function networkOf(ip: string): string {
+  if (!ip.includes(':')) return ip.split('.').slice(0, 3).join('.');
+  const [head, tail = ''] = ip.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const groups = ip.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - (tail === '' ? 0 : tail.split(':').length))).fill('0')] : h;
+  return groups.slice(0, 3).map((g) => g.replace(/^0+(?=.)/, '')).join(':');
+}
+
 /** A local part carrying a long number, an encoded address (local=domain) or the word bounce. */
 const VERP_LOCAL = /\d{5,}|=|\bbounces?\b/;
 
@@ -330,13 +339,19 @@ function addHeaderTokens(bag: Bag, v: MessageView, opts: TokenizeOptions): void 
 const ENTRY: [string, string][] = [
   ['entry_no_rdns', 'entry:no-rdns'], ['entry_rdns_dynamic', 'entry:rdns-dynamic'], ['entry_rdns_from_dom', 'entry:rdns-from-dom'],
   ['entry_helo_ip', 'entry:helo-ip'], ['entry_helo_nodot', 'entry:helo-nodot'], ['entry_helo_match', 'entry:helo-match'],
-  ['entry_helo_mismatch', 'entry:helo-mismatch'],
+  ['entry_helo_mismatch', 'entry:helo-mismatch'], ['entry_helo_exact', 'entry:helo-exact'],
 ];
 
 /** See TokenizeOptions.entry. The envelope sender is the newest Return-Path (at our MX, the one
  * our trace field writes). */
 function addEntryTokens(bag: Bag, v: MessageView): void {
   for (const [fact, tok] of ENTRY) if ((v.facts[fact] ?? 0) > 0) bag.add(tok);
+  // Who the relay is: its organisation and network, whose record the model learns as a
+  // provider learns an address's reputation.
+  if (v.entry !== null) {
+    if (v.entry.rdns !== '') bag.add(`entry:dom:${registrableDomain(v.entry.rdns)}`);
+    bag.add(`entry:net:${networkOf(v.entry.ip)}`);
+  }
   const rpLocal = /<?([^<>@\s]+)@[^<>\s]+>?/.exec(v.header('return-path')[0] ?? '')?.[1]?.toLowerCase();
   if (rpLocal !== undefined && VERP_LOCAL.test(rpLocal)) bag.add('rp:verp');
 }
