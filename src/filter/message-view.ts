@@ -447,7 +447,8 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('rcvd_helo_ip_mismatch', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo) && isPublicIp(h.ip) && h.ip !== h.helo));
   // A HELO naming a big mail provider from a host outside it (ratware borrowing a name).
   set('rcvd_helo_big_provider', hops.some((h) => BIG_PROVIDER.test(h.helo) && (h.rdns === '' || registrableDomain(h.rdns) !== registrableDomain(h.helo))));
-  // The first external hop: the bottom-most with a public IP, i.e. where the mail entered.
+  // The originating hop: the bottom-most with a public IP, where the mail entered the Internet
+  // (the sender may have written it; entryRelay is the hop the receiving side wrote).
   let first: Hop | undefined;
   for (let i = hops.length - 1; i >= 0; i--) if (isPublicIp(hops[i].ip)) { first = hops[i]; break; }
   set('rcvdx_none', first === undefined);

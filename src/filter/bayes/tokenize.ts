@@ -25,10 +25,11 @@ export interface TokenizeOptions {
    * 25.3 -> 23.8. */
   consistency?: boolean;
   /** What the receiving side recorded of the sender: the relay the mail came in from (entry:…,
-   * message-view's entryFacts: no rDNS, a dial-up-like one, one in the From domain, a HELO that
-   * does or does not match it) and an envelope sender that names the recipient or the mailing
-   * (rp:verp). Legitimate bulk senders send from named servers of their own and process bounces.
-   * Chosen by paired 5-fold CV on the train split (bench spam-choice entry). */
+   * message-view's entryRelay: no rDNS, a dial-up-like one, one in the From domain, a HELO that
+   * matches it, equals it or not; its organisation and /24 or /48) and an envelope sender that
+   * names the recipient or the mailing (rp:verp). Legitimate bulk senders send from named servers
+   * of their own and process bounces. Chosen by paired 5-fold CV on the train split (bench
+   * spam-choice entry). */
   entry?: boolean;
 }
 
