@@ -38,6 +38,10 @@ test('ip: CIDR parsing and containment, v4 and v6, non-octet prefixes, mapped ne
   for (const bad of ['10.0.0.0/33', '10.0.0.0/', '10.0.0.0/x', '2001:db8::/129', 'nope/8', '::ffff:1.2.3.4/90']) assert.equal(parseCidr(bad), null, bad);
   assert.equal(networkOf(parseIp('198.51.100.200')!, 24), '198.51.100.0/24');
   assert.equal(networkOf(parseIp('2001:db8:1:2:3:4:5:6')!, 64), '2001:db8:1:2::/64');
+  // However an IPv6 address is written, one network (the filter's entry-relay tokens use /48).
+  assert.equal(networkOf(parseIp('2001:0db8:0001:0002::')!, 48), '2001:db8:1::/48');
+  assert.equal(networkOf(parseIp('2001:db8:1:2:3:4:5:6')!, 48), '2001:db8:1::/48');
+  assert.equal(networkOf(parseIp('2001:db8::5')!, 48), '2001:db8::/48');
 });
 
 test('ip: DNSBL query names per RFC 5782 (reversed octets; reversed nibbles, section 2.4 example)', () => {

@@ -7,6 +7,7 @@
 import type { ParsedMessage } from '../../mime/types.js';
 import { viewMessage, type MessageView } from '../message-view.js';
 import { registrableDomain } from '../urls.js';
+import { networkOf, parseIp } from '../../net/ip.js';
 
 export interface TokenizeOptions {
   /** Adjacent word pairs ("bi:a b") besides single words. */
@@ -222,15 +223,6 @@ const PRESENCE = ['in-reply-to', 'references', 'list-id', 'list-unsubscribe', 'l
   'user-agent', 'x-mailer', 'reply-to', 'sender', 'errors-to', 'mime-version', 'message-id', 'date', 'cc',
   'content-disposition', 'thread-index', 'x-originating-ip', 'disposition-notification-to', 'mail-followup-to'];
 
-/** An address's /24 (IPv4) or /48 (IPv6). */
-export function networkOf(ip: string): string {
-  if (!ip.includes(':')) return ip.split('.').slice(0, 3).join('.');
-  const [head, tail = ''] = ip.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const groups = ip.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - (tail === '' ? 0 : tail.split(':').length))).fill('0')] : h;
-  return groups.slice(0, 3).map((g) => g.replace(/^0+(?=.)/, '')).join(':');
-}
-
 /** A local part carrying a long number, an encoded address (local=domain) or the word bounce. */
 const VERP_LOCAL = /\d{5,}|=|\bbounces?\b/;
 
@@ -351,7 +343,8 @@ function addEntryTokens(bag: Bag, v: MessageView): void {
   // provider learns an address's reputation.
   if (v.entry !== null) {
     if (v.entry.rdns !== '') bag.add(`entry:dom:${registrableDomain(v.entry.rdns)}`);
-    bag.add(`entry:net:${networkOf(v.entry.ip)}`);
+    const ip = parseIp(v.entry.ip);
+    if (ip !== null) bag.add(`entry:net:${networkOf(ip, ip.family === 4 ? 24 : 48)}`);
   }
   const rpLocal = /<?([^<>@\s]+)@[^<>\s]+>?/.exec(v.header('return-path')[0] ?? '')?.[1]?.toLowerCase();
   if (rpLocal !== undefined && VERP_LOCAL.test(rpLocal)) bag.add('rp:verp');
