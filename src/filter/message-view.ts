@@ -394,8 +394,9 @@ const FORM_FIELD = /^[ \t]*(?:name|(?:first|last) name|company|address|city|stat
 const BIG_PROVIDER = /^(?:[\w-]+\.)?(?:hotmail|yahoo|msn|aol|excite|lycos|juno|netscape|earthlink|compuserve|prodigy|mail|email|usa|gmx|web)\.(?:com|net|de|co\.uk|fr|ru)$/;
 const PRIVATE_IP = /^(?:10\.|127\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|0\.|169\.254\.)/;
 const DYNAMIC = /(?:\d{1,3}[-.]\d{1,3}[-.]\d{1,3}|dsl|dial|dyn|pool|cable|dhcp|ppp|modem|client|user|host\d|customer|resid)/i;
-const HOP_FROM = /^from\s+(\S+)\s*(?:\(([^)]*)\))?/i;
+const HOP_FROM = /^from\s+(\S+)\s*(?:\(([^)]*)\))?(?:\s*\(([^)]*)\))?/i;
 const IPV4 = /\[?(\d{1,3}(?:\.\d{1,3}){3})\]?/;
+const BARE_IPV4 = /^(\d{1,3}(?:\.\d{1,3}){3})$/;
 const RFC_DATE = /^(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?\s*(?:[+-]\d{4}|[a-z]{1,5})?/i;
 
 /** One Received hop: the HELO name, the rDNS name ('' when none), the address. */
@@ -405,19 +406,27 @@ const IPV6 = /\[ipv6:([0-9a-f:.]+)\]/;
 const PRIVATE_IPV6 = /^(?:::1?$|fe[89ab]|f[cd])/;
 const isPublicIp = (ip: string) => ip !== '' && !(ip.includes(':') ? PRIVATE_IPV6.test(ip) : PRIVATE_IP.test(ip));
 
-/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix, qmail, Exim), with
- * sendmail's ident ("user@rDNS [IP]") and our own "[IPv6:…]". */
+/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix, Exim), with
+ * sendmail's ident ("user@rDNS [IP]") and our own "[IPv6:…]"; and qmail's, which puts the rDNS
+ * first ("unknown" when none) and the address in parentheses of its own, unbracketed: "from rDNS
+ * (HELO helo) (ip)", or "from rDNS (ip)" when the HELO was the rDNS itself. */
 function parseHop(r: string): Hop | null {
   const m = HOP_FROM.exec(r);
   if (m === null) return null;
-  const helo = m[1].toLowerCase().replace(/^\[|\]$/g, '');
-  const inner = (m[2] ?? '').toLowerCase().replace(/^[^\s@()]+@/, '');
-  const ip = IPV4.exec(inner)?.[1] ?? IPV6.exec(inner)?.[1] ?? (/^\d{1,3}(?:\.\d{1,3}){3}$/.test(helo) ? helo : '');
+  const first = m[1].toLowerCase().replace(/^\[|\]$/g, '');
+  const ident = (s: string | undefined) => (s ?? '').toLowerCase().trim().replace(/^[^\s@()]+@/, '');
+  const inner = ident(m[2]);
+  const heloQ = /^helo\s+(\S+)$/.exec(inner);
+  const qmail = heloQ !== null ? BARE_IPV4.exec(ident(m[3])) : BARE_IPV4.exec(inner);
+  if (qmail !== null) {
+    const rdns = first === 'unknown' || !first.includes('.') ? '' : first;
+    return { helo: heloQ?.[1] ?? first, rdns, ip: qmail[1], forged: false };
+  }
+  const ip = IPV4.exec(inner)?.[1] ?? IPV6.exec(inner)?.[1] ?? (BARE_IPV4.test(first) ? first : '');
   let rdns = '';
-  const q = /^helo\s/.test(inner);
-  if (q) rdns = helo; // qmail: "from rdns (HELO helo) (ip)"
-  else { const w = /^([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s/.exec(`${inner} `); if (w !== null && !/^\d+(?:\.\d+){3}$/.test(w[1])) rdns = w[1]; }
-  return { helo: q ? (/^helo\s+(\S+)/.exec(inner)?.[1] ?? '') : helo, rdns, ip, forged: /may be forged/.test(r.toLowerCase()) };
+  if (heloQ !== null) rdns = first; // qmail's form with the address missing
+  else { const w = /^([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s/.exec(`${inner} `); if (w !== null && !BARE_IPV4.test(w[1])) rdns = w[1]; }
+  return { helo: heloQ?.[1] ?? first, rdns, ip, forged: /may be forged/.test(r.toLowerCase()) };
 }
 
 /** Header consistency facts: how the sending side's claims (From, Return-Path, Message-ID, Date,

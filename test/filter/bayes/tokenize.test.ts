@@ -75,6 +75,15 @@ test('tokenizer: the entry relay, as the receiving side recorded it; VERP envelo
     'Received: from relay2.corp.example (relay2.corp.example [203.0.113.9]) by mx.corp.example; Sat, 28 Nov 2026 03:46:08 +0000',
     'Received: from spammer (root@host-9-8-7-6.dsl.isp.example [198.51.100.6]) by relay2.corp.example; Sat, 28 Nov 2026 03:46:07 +0000',
   ].join('\n')).sort(), ['entry:dom:isp.example', 'entry:helo-nodot', 'entry:net:198.51.100.0/24', 'entry:rdns-dynamic']);
+  // qmail's spellings: the rDNS comes first and the address in parentheses of its own. "from
+  // rDNS (ip)" means the HELO was the rDNS; the collector's own relay is skipped by its rDNS.
+  assert.deepEqual(toks([
+    'Received: from mail.corp.example (203.0.113.9) by mx.corp.example with SMTP; 28 Nov 2026 03:46:09 -0000',
+    'Received: from web3.shop.example (192.0.2.31) by mail.corp.example with SMTP; 28 Nov 2026 03:46:08 -0000',
+  ].join('\n')).sort(), ['entry:dom:shop.example', 'entry:helo-exact', 'entry:helo-match', 'entry:net:192.0.2.0/24', 'entry:rdns-from-dom']);
+  // "from unknown (HELO name) (ip)": no rDNS, whatever the HELO says.
+  assert.deepEqual(toks('Received: from unknown (HELO mail.shop.example) (198.51.100.5) by mx.corp.example with SMTP; 28 Nov 2026 03:46:09 -0000'),
+    ['entry:no-rdns', 'entry:net:198.51.100.0/24']);
   // Only loopback: no entry relay, so nothing is said.
   assert.deepEqual(toks('Received: from localhost (localhost [127.0.0.1]) by mx.corp.example; Sat, 28 Nov 2026 03:46:09 +0000'), []);
 });
