@@ -397,6 +397,11 @@ const DYNAMIC = /(?:\d{1,3}[-.]\d{1,3}[-.]\d{1,3}|dsl|dial|dyn|pool|cable|dhcp|p
 const HOP_FROM = /^from\s+(\S+)\s*(?:\(([^)]*)\))?(?:\s*\(([^)]*)\))?/i;
 const IPV4 = /\[?(\d{1,3}(?:\.\d{1,3}){3})\]?/;
 const BARE_IPV4 = /^(\d{1,3}(?:\.\d{1,3}){3})$/;
+/** IMail's "from HELO [ip] by", with no parentheses (and no rDNS). */
+const BRACKETED_AFTER = /^from\s+\S+\s+\[(\d{1,3}(?:\.\d{1,3}){3})\]/i;
+/** fetchmail's record of collecting from the recipient's own server ("from host [ip] by localhost
+ * with POP3"): not a relay the mail came through, so its address is not read. */
+const RETRIEVAL = /\swith\s+(?:imap|pop3?)\b/i;
 const RFC_DATE = /^(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?\s*(?:[+-]\d{4}|[a-z]{1,5})?/i;
 
 /** One Received hop: the HELO name, the rDNS name ('' when none), the address. */
@@ -407,9 +412,9 @@ const PRIVATE_IPV6 = /^(?:::1?$|fe[89ab]|f[cd])/;
 const isPublicIp = (ip: string) => ip !== '' && !(ip.includes(':') ? PRIVATE_IPV6.test(ip) : PRIVATE_IP.test(ip));
 
 /** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix, Exim), with
- * sendmail's ident ("user@rDNS [IP]") and our own "[IPv6:…]"; and qmail's, which puts the rDNS
+ * sendmail's ident ("user@rDNS [IP]"), "rDNS[IP]", IMail's "HELO [IP]" and our own "[IPv6:…]"; and qmail's, which puts the rDNS
  * first ("unknown" when none) and the address in parentheses of its own, unbracketed: "from rDNS
- * (HELO helo) (ip)", or "from rDNS (ip)" when the HELO was the rDNS itself. */
+ * (HELO helo) (ip)" (qmail-ldap brackets it, SMTP AUTH adds "with login"), or "from rDNS (ip)" when the HELO was the rDNS. */
 function parseHop(r: string): Hop | null {
   const m = HOP_FROM.exec(r);
   if (m === null) return null;
@@ -417,15 +422,15 @@ function parseHop(r: string): Hop | null {
   const ident = (s: string | undefined) => (s ?? '').toLowerCase().trim().replace(/^[^\s@()]+@/, '');
   const inner = ident(m[2]);
   const heloQ = /^helo\s+(\S+)$/.exec(inner);
-  const qmail = heloQ !== null ? BARE_IPV4.exec(ident(m[3])) : BARE_IPV4.exec(inner);
+  const qmail = heloQ !== null ? BARE_IPV4.exec(ident(m[3]).split(/\s/)[0].replace(/^\[|\]$/g, '')) : BARE_IPV4.exec(inner);
   if (qmail !== null) {
     const rdns = first === 'unknown' || !first.includes('.') ? '' : first;
     return { helo: heloQ?.[1] ?? first, rdns, ip: qmail[1], forged: false };
   }
-  const ip = IPV4.exec(inner)?.[1] ?? IPV6.exec(inner)?.[1] ?? (BARE_IPV4.test(first) ? first : '');
+  const ip = IPV4.exec(inner)?.[1] ?? IPV6.exec(inner)?.[1] ?? (BARE_IPV4.test(first) ? first : null) ?? (RETRIEVAL.test(r) ? null : BRACKETED_AFTER.exec(r)?.[1]) ?? '';
   let rdns = '';
   if (heloQ !== null) rdns = first; // qmail's form with the address missing
-  else { const w = /^([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\s/.exec(`${inner} `); if (w !== null && !BARE_IPV4.test(w[1])) rdns = w[1]; }
+  else { const w = /^([a-z0-9][a-z0-9.-]*\.[a-z]{2,})[\s[]/.exec(`${inner} `); if (w !== null && !BARE_IPV4.test(w[1])) rdns = w[1]; }
   return { helo: heloQ?.[1] ?? first, rdns, ip, forged: /may be forged/.test(r.toLowerCase()) };
 }
 
