@@ -11,7 +11,7 @@ import type { MessageOrigin, Store } from '../store/types.js';
 import { parseMessage } from '../mime/index.js';
 import { Door, type DoorResult, type Refusal, type Signal } from './door/index.js';
 import { Reputation } from './reputation/reputation.js';
-import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, type SpfCheck } from './auth/index.js';
+import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, removeReturnPathFields, type SpfCheck } from './auth/index.js';
 import { ContentFilter, decide, withClassifier, type Verdict } from './verdict.js';
 import type { AnalysisPool } from './analysis/pool.js';
 import { authenticatedFrom, senderSignals } from './correspondents.js';
@@ -119,7 +119,7 @@ export class InboundFilter {
     const { door } = input;
     const cfg = config.spam;
     const started = performance.now();
-    const data = removeSpamVerdictFields(removeForgedResults(input.data, config.hostname));
+    const data = removeReturnPathFields(removeSpamVerdictFields(removeForgedResults(input.data, config.hostname)));
     const parsed = parseMessage(data);
     const early = door.spf !== undefined && door.spf.helo === input.helo && door.spf.mailFrom === input.mailFrom ? door.spf.check : undefined;
     const auth = await authenticateMessage({

@@ -79,8 +79,9 @@ test('greylisting defers the first attempt with 451 4.7.1 and accepts the retry'
   await c.quit();
 });
 
-test('Authentication-Results: ours added, a forged one with our authserv-id removed, a foreign one kept; forged X-Spam fields removed', async () => {
-  const msg = `Authentication-Results: mx.fjord.test; spf=pass smtp.mailfrom=bank.test; dkim=pass header.d=bank.test
+test('Authentication-Results: ours added, a forged one with our authserv-id removed, a foreign one kept; forged X-Spam fields and Return-Path removed', async () => {
+  const msg = `Return-Path: <forged@bank.test>
+Authentication-Results: mx.fjord.test; spf=pass smtp.mailfrom=bank.test; dkim=pass header.d=bank.test
 Authentication-Results: relay.other.example; dkim=pass header.d=sender.test
 X-Spam-Status: No, score=-100 required=5.0 tests=TRUST_ME
 X-Spam-Score: -100
@@ -105,6 +106,8 @@ Hello Alice, here is the weekly summary of the project.
   assert.match(head, /^Authentication-Results: relay\.other\.example; dkim=pass/m, 'a foreign one is kept');
   assert.doesNotMatch(head, /TRUST_ME|score=-100/, 'the sender’s own verdict fields are gone');
   assert.equal(head.match(/^X-Spam-Status:/gm)?.length, 1);
+  // The only Return-Path is ours, the envelope sender: the filter reads the sender from it.
+  assert.deepEqual(head.match(/^Return-Path:.*$/gim), ['Return-Path: <news@sender.test>'], head);
   // Order: Delivered-To, our trace fields, then the verdict, then the message's own fields.
   const order = ['Delivered-To:', 'Return-Path:', 'Received:', 'Authentication-Results: mx.fjord.test', 'X-Spam-Status:', 'X-Spam-Score:', 'Authentication-Results: relay'].map((p) => head.indexOf(p));
   assert.deepEqual(order, [...order].sort((a, b) => a - b), head);

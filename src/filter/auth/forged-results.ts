@@ -2,7 +2,8 @@
 // remove, or rename, such fields carrying its authserv-id before adding its own). Only the
 // top-level header section is touched, everything else stays byte-exact. ARC-Authentication-
 // Results fields are not touched: they are covered by ARC seals, and RFC 8601 §5 concerns
-// Authentication-Results only.
+// Authentication-Results only. Also removed: X-Spam verdict fields and Return-Path fields the
+// sender wrote (we add our own of both).
 
 /** The byte length of the header section (up to and including the empty line), or the whole buffer. */
 function headerLength(raw: Buffer): number {
@@ -82,4 +83,12 @@ export function isSpamVerdictField(field: string): boolean {
 /** Verdict fields a sender may have put in to look judged already (we add our own). */
 export function removeSpamVerdictFields(raw: Buffer): Buffer {
   return removeFields(raw, isSpamVerdictField);
+}
+
+/** Return-Path fields the sender wrote. The delivering MTA adds the one true Return-Path, the
+ * envelope sender (RFC 5321 §4.4); one already in the data is a relay's leftover or a forgery,
+ * and the filter, reading the envelope sender from it, would be misled. Postfix drops them on
+ * receipt likewise (message_drop_headers). */
+export function removeReturnPathFields(raw: Buffer): Buffer {
+  return removeFields(raw, (field) => /^return-path[ \t]*:/i.test(field));
 }
