@@ -237,8 +237,10 @@ function addHeaderTokens(bag: Bag, v: MessageView, opts: TokenizeOptions): void 
   addWords(bag, subject, 'subj:', opts.bigrams);
   if (subject.length === 0) bag.add('subj:empty');
   else {
-    const letters = subject.replace(/[^\p{L}]/gu, '');
-    if (letters.length >= 6 && letters === letters.toUpperCase()) bag.add('subj:allcaps');
+    // Capitals among the letters that have case: Japanese, Chinese, Arabic or Hebrew have none,
+    // so a subject in them is not "all capitals".
+    const cased = subject.replace(/[^\p{Lu}\p{Ll}\p{Lt}]/gu, '');
+    if (cased.length >= 6 && !/\p{Ll}/u.test(cased)) bag.add('subj:allcaps');
     if (/!/.test(subject)) bag.add('subj:bang');
     if (/\$/.test(subject)) bag.add('subj:dollar');
     if (/\s{3,}\S+$/.test(subject)) bag.add('subj:trailing-id');

@@ -43,6 +43,11 @@ test('tokenizer: long runs summarised, CJK as character pairs, attachments by ex
   const t = tokenize(m, parseMessage(m));
   assert.ok(t.includes('skip:a:30'));
   assert.ok(t.includes('你好') && t.includes('好世'));
+  // A subject in a script without case is not "all capitals"; capitals among Latin letters are.
+  const subj = (s: string) => { const r = msg({ From: 'a@b.test', Subject: s }, 'hi'); return tokenize(r, parseMessage(r)).includes('subj:allcaps'); };
+  assert.equal(subj('会議の議事録について'), false);
+  assert.equal(subj('会議 AGENDA FOR MONDAY'), true);
+  assert.equal(subj('会議 Agenda for Monday'), false);
 });
 
 test('tokenizer: words split on exactly what /\\s/ matches, trimmed as LEAD and TRAIL say', () => {
