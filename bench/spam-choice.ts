@@ -12,7 +12,8 @@
 //   npm run bench -- spam-choice [NAME]   (the choices of 2026-11-29: tiling, consistency
 //   tokens, logistic (unit-length messages), points (Bayes points per decade), ensemble (the
 //   logistic model averaged over training orders), textrules (text rules at half weight with
-//   the classifier), entry (entry-relay and VERP tokens); see run.ts)
+//   the classifier), entry (entry-relay and VERP tokens), offset (the logistic offset once
+//   Received fields in qmail's spellings were read); see run.ts)
 import fs from 'node:fs';
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
@@ -24,6 +25,7 @@ import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, type BayesPoints } from '../s
 import type { LogisticPoints } from '../src/filter/bayes/logistic.js';
 import { featurise } from './spam-cv.js';
 import { parseMessage } from '../src/mime/index.js';
+import type { MemoryTokenDb } from '../src/filter/bayes/token-db.js';
 
 /** Junked-ham counts at which missed spam is read off the trade-off curve. */
 const AT_FP = [2, 4, 6, 8];
@@ -49,13 +51,23 @@ function figures(scores: number[], refuse: boolean[], spam: boolean[]): ChoiceFi
   return { missedAt: AT_FP.map((k) => spams.filter((v) => v <= hams[k]).length), fp, fn };
 }
 
-/** Scores of every message, each judged by a database trained on the other four folds. */
-function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold: number[], s: Setting): number[] {
+/** What a setting trains with. Settings that differ only in how they judge (the logistic
+ * model's points, the text rules' scale) train the same databases, so they share them. */
+const trainingKey = (s: Setting): string => JSON.stringify([s.tokenize ?? DEFAULT_TOKENIZE, s.bayes ?? DEFAULT_BAYES, s.points ?? DEFAULT_BAYES_POINTS, s.orders ?? 1]);
+
+/** Scores of every message, each judged by a database trained on the other four folds (taken
+ * from `trained` when a setting that trains alike has trained it in this partition). */
+function crossScores(feats: MessageFeatures[], labels: ('ham' | 'spam')[], fold: number[], s: Setting, trained: Map<string, MemoryTokenDb>): number[] {
   const scores = new Array<number>(feats.length);
   const o = judgeOptionsOf(s);
   for (let k = 0; k < 5; k++) {
-    const idx = feats.map((_, i) => i).filter((i) => fold[i] !== k);
-    const db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), o.bayes, o.points, s.orders);
+    const key = `${trainingKey(s)} fold ${k}`;
+    let db = trained.get(key);
+    if (db === undefined) {
+      const idx = feats.map((_, i) => i).filter((i) => fold[i] !== k);
+      db = trainDb(idx.map((i) => feats[i]), idx.map((i) => labels[i]), o.bayes, o.points, s.orders);
+      trained.set(key, db);
+    }
     feats.forEach((f, i) => { if (fold[i] === k) scores[i] = judge(f, db, o).score; });
   }
   return scores;
@@ -126,7 +138,8 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   const senders = grouped ? train.map((e) => senderOf(e.file)) : null;
   for (let p = 0; p < partitions; p++) {
     const fold = foldsOf(train.length, seededRandom(firstSeed + p), senders);
-    settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o), refuse, spam)));
+    const trained = new Map<string, MemoryTokenDb>();
+    settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o, trained), refuse, spam)));
     log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
   }
   const avg = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 10) / 10;
