@@ -138,7 +138,7 @@ test('the store and the in-memory database train the same model, in the global d
     const sig = bayesSignal(spam);
     assert.deepEqual(sig.map((x) => x.name), ['BAYES', 'LOGREG']);
     const { scale, cap, offset } = DEFAULT_LOGISTIC_POINTS;
-    // (points are rounded to hundredths: at the cap, 3 + 3.125 shows as 6.13)
+    // (points are rounded to hundredths, as at the cap 3 + 3.125 once showed as 6.13)
     assert.ok(sig[1].score > offset && sig[1].score <= Math.round((scale * cap + offset) * 100) / 100 && /^z=/.test(sig[1].detail!));
     assert.ok(bayesSignal(ham)[1].score < offset);
     // spam.bayes.logisticScale 0 leaves the model out of the verdict.
