@@ -2,6 +2,7 @@
 // the structural facts spammers' HTML gives away (hidden text, comments inside words, tiny or
 // invisible fonts, forms and scripts). Not a conforming HTML parser: it never throws and never
 // backtracks, so hostile input costs linear time.
+import iconv from 'iconv-lite';
 
 export interface HtmlLink { href: string; text: string }
 
@@ -73,6 +74,11 @@ function isLetter(c: string | undefined): boolean {
   return c !== undefined && /\p{L}/u.test(c);
 }
 
+/** What &#128; to &#159; stand for: HTML reads them as windows-1252 characters (curly quotes,
+ * dashes, €), as Windows tools wrote them, not as the invisible C1 controls of those numbers. */
+const C1_AS_WINDOWS_1252 = [...iconv.decode(Buffer.from(Array.from({ length: 32 }, (_, i) => 0x80 + i)), 'windows-1252')]
+  .map((c, i) => (c === '\ufffd' ? String.fromCharCode(0x80 + i) : c)); // the five it leaves undefined stay as they are
+
 /** Decode character references; counts letters written as numeric references. */
 export function decodeEntities(s: string, stats?: { entityLetters: number }): string {
   if (s.indexOf('&') < 0) return s;
@@ -80,7 +86,7 @@ export function decodeEntities(s: string, stats?: { entityLetters: number }): st
     if (ref[0] === '#') {
       const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
       if (!(code > 0 && code <= 0x10ffff)) return ' ';
-      const ch = String.fromCodePoint(code);
+      const ch = code >= 0x80 && code <= 0x9f ? C1_AS_WINDOWS_1252[code - 0x80] : String.fromCodePoint(code);
       if (stats !== undefined && /[A-Za-z]/.test(ch)) stats.entityLetters++;
       return ch;
     }

@@ -1,7 +1,7 @@
 // The HTML scanner's facts: what counts as hidden text, as an image and as a script.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scanHtml } from '../../src/filter/html.js';
+import { scanHtml, decodeEntities } from '../../src/filter/html.js';
 
 const WORDS = 'cheap watches replica rolex discount pharmacy casino poker loans';
 
@@ -43,4 +43,9 @@ test('style, script and xml content is skipped to its closing tag, in any case',
   const r = scanHtml('<p>’ ✓ ünïcödé</p><style>.c{margin:0}</style>'.repeat(500));
   assert.equal(r.text.split('ünïcödé').length, 501);
   assert.doesNotMatch(r.text, /margin/);
+});
+
+test('character references: &#128; to &#159; are the windows-1252 characters HTML reads them as', () => {
+  assert.equal(decodeEntities('it&#146;s soon&#151;at &#147;x&#148; &#128;5 &#x92; &#129;'), 'it\u2019s soon\u2014at \u201cx\u201d \u20ac5 \u2019 \u0081');
+  assert.equal(decodeEntities('&#233;t&eacute; &#x1F600; &#0;'), '\u00e9t\u00e9 \u{1F600}  ');
 });

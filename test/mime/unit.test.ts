@@ -224,6 +224,9 @@ test('transfer encodings and charsets', () => {
   const t = (ct: string, cte: string | null, body: Buffer) => parseMessage(mime(ct, cte, body)).text;
   assert.equal(t('text/plain; charset=iso-8859-1', 'quoted-printable', b('Gr=FC=DFe, =\r\nJ=F6rg=3D =ZZ end=')), 'Grüße, Jörg= =ZZ end');
   assert.equal(t('text/plain; charset=windows-1252', 'quoted-printable', b('=93quoted=94 =80 5')), '\u201cquoted\u201d \u20ac 5');
+  // Labelled Latin-1, written by Windows: read as windows-1252, as the Encoding Standard says.
+  assert.equal(t('text/plain; charset=ISO-8859-1', 'quoted-printable', b('I=92m =93here=94 =E9t=E9')), 'I\u2019m \u201chere\u201d \u00e9t\u00e9');
+  assert.equal(t('text/plain; charset=latin1', '8bit', Buffer.from('caf\xe9 \x96 ok', 'latin1')), 'caf\u00e9 \u2013 ok');
   assert.equal(t('text/plain; charset="koi8-r"', 'base64', b(iconv.encode('Привет, мир', 'koi8-r').toString('base64').replace(/(.{4})/g, '$1\r\n'))), 'Привет, мир');
   assert.equal(t('text/plain; charset=utf-8', 'base64', b('w6l0w6k=\r\n!!garbage')), 'été');
   assert.equal(t('text/plain; charset=x-unknown-thing', '8bit', Buffer.from('héllo', 'utf8')), 'héllo');
