@@ -402,6 +402,8 @@ const BRACKETED_AFTER = /^from\s+\S+\s+\[(\d{1,3}(?:\.\d{1,3}){3})\]/i;
 /** fetchmail's record of collecting from the recipient's own server ("from host [ip] by localhost
  * with POP3"): not a relay the mail came through, so its address is not read. */
 const RETRIEVAL = /\swith\s+(?:imap|pop3?)\b/i;
+/** Exim's own Received field ("by host with esmtp (Exim 4.96)"), which puts the rDNS first. */
+const EXIM = /\(Exim\b/i;
 const RFC_DATE = /^(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?\s*(?:[+-]\d{4}|[a-z]{1,5})?/i;
 
 /** One Received hop: the HELO name, the rDNS name ('' when none), the address. */
@@ -411,10 +413,12 @@ const IPV6 = /\[ipv6:([0-9a-f:.]+)\]/;
 const PRIVATE_IPV6 = /^(?:::1?$|fe[89ab]|f[cd])/;
 const isPublicIp = (ip: string) => ip !== '' && !(ip.includes(':') ? PRIVATE_IPV6.test(ip) : PRIVATE_IP.test(ip));
 
-/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix, Exim), with
+/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix), with
  * sendmail's ident ("user@rDNS [IP]"), "rDNS[IP]", IMail's "HELO [IP]" and our own "[IPv6:…]"; and qmail's, which puts the rDNS
  * first ("unknown" when none) and the address in parentheses of its own, unbracketed: "from rDNS
- * (HELO helo) (ip)" (qmail-ldap brackets it, SMTP AUTH adds "with login"), or "from rDNS (ip)" when the HELO was the rDNS. */
+ * (HELO helo) (ip)" (qmail-ldap brackets it, SMTP AUTH adds "with login"), or "from rDNS (ip)"
+ * when the HELO was the rDNS; and Exim's, which puts the rDNS first too: "from rDNS ([ip]
+ * helo=helo)". */
 function parseHop(r: string): Hop | null {
   const m = HOP_FROM.exec(r);
   if (m === null) return null;
@@ -428,6 +432,12 @@ function parseHop(r: string): Hop | null {
     return { helo: heloQ?.[1] ?? first, rdns, ip: qmail[1], forged: false };
   }
   const ip = IPV4.exec(inner)?.[1] ?? IPV6.exec(inner)?.[1] ?? (BARE_IPV4.test(first) ? first : null) ?? (RETRIEVAL.test(r) ? null : BRACKETED_AFTER.exec(r)?.[1]) ?? '';
+  if (/(?:^|\s)helo=/.test(inner) || (/^\[[^\]\s]+\](?::\d+)?$/.test(inner) && EXIM.test(r))) {
+    // Exim: "from rDNS ([ip]:port helo=name)", "from rDNS ([ip])" when the HELO was the rDNS,
+    // "from [ip] (helo=name)" when there was none.
+    const said = /(?:^|\s)helo=(\S+)/.exec(inner)?.[1];
+    return { helo: said ?? first, rdns: BARE_IPV4.test(first) || first.includes(':') || !first.includes('.') ? '' : first, ip, forged: false };
+  }
   let rdns = '';
   if (heloQ !== null) rdns = first; // qmail's form with the address missing
   else { const w = /^([a-z0-9][a-z0-9.-]*\.[a-z]{2,})[\s[]/.exec(`${inner} `); if (w !== null && !BARE_IPV4.test(w[1])) rdns = w[1]; }

@@ -23,7 +23,21 @@ test('Received: qmail puts the rDNS first and the address in parentheses of its 
     hop('pc7', 'p102.dsl.isp.example', '198.51.100.102'));
 });
 
-test('Received: sendmail, Postfix and Exim name the HELO first; IMail and fetchmail bracket the address', () => {
+test('Received: Exim puts the rDNS first and the HELO after "helo="', () => {
+  assert.deepEqual(entryRelay(['from vivi.uptime.example ([198.51.100.11] helo=mail.uptime.example) by lists.example.net with esmtp (Exim 3.31 #1 (Debian)) id 17hsoM-0000Ge-00; Thu, 22 Aug 2002 10:00:00 -0700']),
+    hop('mail.uptime.example', 'vivi.uptime.example', '198.51.100.11'));
+  // The HELO was the rDNS; a port after the address (Exim 4).
+  assert.deepEqual(entryRelay(['from mail.shop.example ([192.0.2.8]:41234) by mx.corp.example with esmtps (Exim 4.96) id 1q; Sat, 28 Nov 2026 03:46:09 +0000']),
+    hop('mail.shop.example', 'mail.shop.example', '192.0.2.8'));
+  // No rDNS: the address first.
+  assert.deepEqual(entryRelay(['from [203.0.113.70] (helo=pc7) by mx.corp.example with smtp (Exim 4.96) id 1q; Sat, 28 Nov 2026 03:46:09 +0000']),
+    hop('pc7', '', '203.0.113.70'));
+  // sendmail's "from HELO ([ip])" is the HELO with no rDNS.
+  assert.deepEqual(entryRelay(['from mail.shop.example ([192.0.2.8]) by mx.corp.example (8.11.6/8.11.6) with ESMTP id g7MGJoZ14241; Thu, 22 Aug 2002 17:19:50 +0100']),
+    hop('mail.shop.example', '', '192.0.2.8'));
+});
+
+test('Received: sendmail and Postfix name the HELO first; IMail and fetchmail bracket the address', () => {
   assert.deepEqual(entryRelay(['from pc7 (root@host-6.dsl.isp.example [198.51.100.6]) by relay.corp.example (8.12.2) with ESMTP id x; Sat, 28 Nov 2026 03:46:07 +0000']),
     hop('pc7', 'host-6.dsl.isp.example', '198.51.100.6'));
   assert.deepEqual(entryRelay(['from [198.51.100.7] (slip-7.isp.example[198.51.100.7]) by mx.corp.example (out4) with ESMTP id x; Thu, 22 Aug 2002 13:15:02 +0000']),
