@@ -413,12 +413,13 @@ const IPV6 = /\[ipv6:([0-9a-f:.]+)\]/;
 const PRIVATE_IPV6 = /^(?:::1?$|fe[89ab]|f[cd])/;
 const isPublicIp = (ip: string) => ip !== '' && !(ip.includes(':') ? PRIVATE_IPV6.test(ip) : PRIVATE_IP.test(ip));
 
-/** "from HELO (rDNS [IP])" in the common MTA spellings (sendmail, Postfix), with
- * sendmail's ident ("user@rDNS [IP]"), "rDNS[IP]", IMail's "HELO [IP]" and our own "[IPv6:…]"; and qmail's, which puts the rDNS
- * first ("unknown" when none) and the address in parentheses of its own, unbracketed: "from rDNS
- * (HELO helo) (ip)" (qmail-ldap brackets it, SMTP AUTH adds "with login"), or "from rDNS (ip)"
- * when the HELO was the rDNS; and Exim's, which puts the rDNS first too: "from rDNS ([ip]
- * helo=helo)". */
+/** One hop of a Received field, in the common MTA spellings:
+ * - sendmail and Postfix name the HELO first: "from HELO (rDNS [IP])", with sendmail's ident
+ *   ("user@rDNS [IP]"), "rDNS[IP]", IMail's "HELO [IP]" and our own "[IPv6:…]";
+ * - qmail puts the rDNS first ("unknown" when none) and the address in parentheses of its own,
+ *   unbracketed: "from rDNS (HELO helo) (ip)" (qmail-ldap brackets it, SMTP AUTH adds "with
+ *   login"), or "from rDNS (ip)" when the HELO was the rDNS;
+ * - Exim puts the rDNS first too: "from rDNS ([ip] helo=helo)". */
 function parseHop(r: string): Hop | null {
   const m = HOP_FROM.exec(r);
   if (m === null) return null;

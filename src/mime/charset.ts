@@ -11,22 +11,23 @@ const cache = new Map<string, string | null>();
  * which are handled below). */
 const LATIN1_LABELS = ['iso-8859-1', 'iso8859-1', 'iso_8859-1', 'iso_8859-1:1987', 'iso88591', 'latin1', 'l1', 'cp819', 'ibm819', 'iso-ir-100', 'csisolatin1'];
 
+/** Common mislabels seen in real mail. Latin-1 is read as windows-1252, as the WHATWG Encoding
+ * Standard (and so every browser and most mail programs) reads it: Windows wrote its curly
+ * quotes, dashes and € (0x80-0x9f) into mail it labelled iso-8859-1, where strictly they are
+ * invisible control characters ("I\x92m" instead of "I’m"). */
+const ALIAS: Record<string, string> = {
+  'ks_c_5601-1987': 'cp949', 'x-unknown': '', 'unknown-8bit': '', 'x-user-defined': '',
+  'iso-8859-8-i': 'iso-8859-8', 'utf8': 'utf-8', 'ansi_x3.4-1968': 'us-ascii', 'cp-850': 'cp850',
+  ...Object.fromEntries(LATIN1_LABELS.map((l) => [l, 'windows-1252'])),
+};
+
 /** Normalise a charset label to one iconv-lite knows, or null. */
 function resolve(label: string): string | null {
   let key = label.trim().toLowerCase();
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   let name: string | null = null;
-  // Common mislabels seen in real mail. Latin-1 is read as windows-1252, as the WHATWG Encoding
-  // Standard (and so every browser and most mail programs) reads it: Windows wrote its curly
-  // quotes, dashes and € (0x80-0x9f) into mail it labelled iso-8859-1, where strictly they are
-  // invisible control characters ("I\x92m" instead of "I’m").
-  const alias: Record<string, string> = {
-    'ks_c_5601-1987': 'cp949', 'x-unknown': '', 'unknown-8bit': '', 'x-user-defined': '',
-    'iso-8859-8-i': 'iso-8859-8', 'utf8': 'utf-8', 'ansi_x3.4-1968': 'us-ascii', 'cp-850': 'cp850',
-    ...Object.fromEntries(LATIN1_LABELS.map((l) => [l, 'windows-1252'])),
-  };
-  const a = alias[key];
+  const a = ALIAS[key];
   if (a !== undefined) key = a;
   if (key !== '') {
     try {
