@@ -374,8 +374,11 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.reply_to_diff_domain = replyDomain !== '' && fromAddr !== '' && registrableDomain(replyDomain) !== registrableDomain(fromAddr.split('@')[1] ?? '') ? 1 : 0;
   facts.date_missing = header('date').length === 0 ? 1 : 0;
   facts.msgid_missing = header('message-id').length === 0 ? 1 : 0;
-  const entry = entryRelay(header('received').slice(0, 20));
-  receivedFacts(facts, header, fromAddr, entry);
+  // Each of the newest 20 Received fields parsed once, for the entry relay and the facts.
+  const trace = header('received').slice(0, 20);
+  const parsedHops = trace.map(parseHop);
+  const entry = entryRelayOf(trace, parsedHops);
+  receivedFacts(facts, header, fromAddr, trace, parsedHops, entry);
   // Date: against the newest Received stamp (the receiving server's clock), in hours.
   const rcvd = header('received');
   const stamp = rcvd.length > 0 ? parseDate(rcvd[0].slice(rcvd[0].lastIndexOf(';') + 1).trim()) : null;
@@ -448,7 +451,7 @@ function parseHop(r: string): Hop | null {
 /** Header consistency facts: how the sending side's claims (From, Return-Path, Message-ID, Date,
  * the Received chain it wrote) fit each other. Legitimate bulk senders are consistent; spam sent
  * from hijacked or dial-up machines, with forged relays, mostly is not. Every fact is 0 or 1. */
-function receivedFacts(facts: Record<string, number>, header: (n: string) => string[], fromAddr: string, entry: Hop | null): void {
+function receivedFacts(facts: Record<string, number>, header: (n: string) => string[], fromAddr: string, rcvd: string[], parsedHops: (Hop | null)[], entry: Hop | null): void {
   const fromDom = registrableDomain(fromAddr.split('@')[1] ?? '');
   const set = (k: string, on: boolean) => { facts[k] = on ? 1 : 0; };
   const rp = /@([^>\s]+)/.exec(header('return-path').at(-1) ?? '')?.[1]?.toLowerCase();
@@ -457,9 +460,7 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   const mid = header('message-id')[0];
   const midDom = mid === undefined ? '' : registrableDomain((/@([^>\s]+)/.exec(mid)?.[1] ?? '').toLowerCase());
   set('msgid_other_domain', midDom !== '' && fromDom !== '' && midDom !== fromDom);
-  const rcvd = header('received').slice(0, 20);
-  const hops: Hop[] = [];
-  for (const r of rcvd) { const h = parseHop(r); if (h !== null) hops.push(h); }
+  const hops = parsedHops.filter((h): h is Hop => h !== null);
   const seen = new Set<string>();
   for (const h of hops) { if (h.rdns !== '') seen.add(registrableDomain(h.rdns)); if (h.helo.includes('.')) seen.add(registrableDomain(h.helo)); }
   set('rcvd_from_dom_seen', fromDom !== '' && seen.has(fromDom));
@@ -467,9 +468,9 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('rcvd_msgid_dom_seen', midDom !== '' && seen.has(midDom));
   set('rcvd_msgid_dom_unseen', midDom !== '' && !seen.has(midDom));
   set('rcvd_may_be_forged', hops.some((h) => h.forged));
-  set('rcvd_helo_bare_ip', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo)));
+  set('rcvd_helo_bare_ip', hops.some((h) => BARE_IPV4.test(h.helo) && !PRIVATE_IP.test(h.helo)));
   // A HELO of an IP address that is not the one the relay saw connect: a lie, not a NAT.
-  set('rcvd_helo_ip_mismatch', hops.some((h) => /^\d{1,3}(?:\.\d{1,3}){3}$/.test(h.helo) && !PRIVATE_IP.test(h.helo) && isPublicIp(h.ip) && h.ip !== h.helo));
+  set('rcvd_helo_ip_mismatch', hops.some((h) => BARE_IPV4.test(h.helo) && !PRIVATE_IP.test(h.helo) && isPublicIp(h.ip) && h.ip !== h.helo));
   // A HELO naming a big mail provider from a host outside it (ratware borrowing a name).
   set('rcvd_helo_big_provider', hops.some((h) => BIG_PROVIDER.test(h.helo) && (h.rdns === '' || registrableDomain(h.rdns) !== registrableDomain(h.helo))));
   // The originating hop: the bottom-most with a public IP, where the mail entered the Internet
@@ -502,11 +503,16 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
  * it: the receiving side wrote it. At our MX it is the hop our own trace field records (the
  * client, its rDNS and HELO); in mail collected elsewhere, the collector's MX. */
 export function entryRelay(rcvd: string[]): Hop | null {
+  return entryRelayOf(rcvd, rcvd.map(parseHop));
+}
+
+/** entryRelay of fields already parsed (hops[i] is parseHop(rcvd[i])). */
+function entryRelayOf(rcvd: string[], hops: (Hop | null)[]): Hop | null {
   const inside = new Set<string>();
-  for (const r of rcvd) {
-    const by = /\bby\s+([a-z0-9][\w.-]*\.[a-z]{2,})/i.exec(r)?.[1];
+  for (let i = 0; i < rcvd.length; i++) {
+    const by = /\bby\s+([a-z0-9][\w.-]*\.[a-z]{2,})/i.exec(rcvd[i])?.[1];
     if (by !== undefined) inside.add(registrableDomain(by.toLowerCase()));
-    const h = parseHop(r);
+    const h = hops[i];
     if (h === null || !isPublicIp(h.ip)) continue;
     const rdns = h.rdns === 'unknown' ? '' : h.rdns;
     if (rdns !== '' && inside.has(registrableDomain(rdns))) continue;
@@ -524,7 +530,7 @@ function entryFacts(set: (k: string, on: boolean) => void, entry: Hop | null, fr
   set('entry_rdns_dynamic', rd !== '' && DYNAMIC.test(rdns.slice(0, rdns.length - rd.length)));
   set('entry_rdns_from_dom', rd !== '' && rd === fromDom);
   const helo = entry?.helo ?? '';
-  const heloIp = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(helo) || helo.startsWith('ipv6:');
+  const heloIp = BARE_IPV4.test(helo) || helo.startsWith('ipv6:');
   set('entry_helo_ip', entry !== null && heloIp);
   set('entry_helo_nodot', entry !== null && !heloIp && !helo.includes('.'));
   const named = rd !== '' && !heloIp && helo.includes('.');
