@@ -12,7 +12,7 @@ import { parseMessage } from '../mime/index.js';
 import { Door, type DoorResult, type Refusal, type Signal } from './door/index.js';
 import { Reputation } from './reputation/reputation.js';
 import { authenticateMessage, startSpf, removeForgedResults, removeSpamVerdictFields, removeReturnPathFields, type SpfCheck } from './auth/index.js';
-import { ContentFilter, decide, withClassifier, type Verdict } from './verdict.js';
+import { ContentFilter, decide, type Verdict } from './verdict.js';
 import type { AnalysisPool } from './analysis/pool.js';
 import { authenticatedFrom, senderSignals } from './correspondents.js';
 
@@ -160,12 +160,12 @@ export class InboundFilter {
       let v = byAccount.get(r.account);
       if (!v) {
         const account = byAccount.size < MAX_PERSONAL_RECIPIENTS ? await this.failOpen('account', this.store.getAccount(r.account), null) : null;
-        const bayes = content === null ? [] : await this.failOpen('bayes', this.content.bayes(content.tokens, account?.id ?? null), []);
+        const judged = content === null ? contentSignals : await this.failOpen('bayes', this.content.judgeContent(content.rules, content.tokens, account?.id ?? null), contentSignals);
         const history = account === null ? [] : await this.failOpen('sender history', senderSignals({
           wroteTo: (a) => this.store.hasWrittenTo(account.id, a),
           verdict: (a) => this.store.senderVerdict(account.id, a),
         }, sender, cfg.scores), []);
-        const signals = [...shared, ...withClassifier(contentSignals, bayes, this.content.textRuleScale), ...history];
+        const signals = [...shared, ...judged, ...history];
         v = decide(signals, cfg.thresholds, content?.refuse ?? false);
         byAccount.set(r.account, v);
       }

@@ -9,6 +9,7 @@ import { tokenizeView, DEFAULT_TOKENIZE, type TokenizeOptions } from './bayes/to
 import { defaultRules, type RuleSet, type RuleResult } from './rules/engine.js';
 import { viewMessage } from './message-view.js';
 import { DEFAULT_LOGISTIC_POINTS, logisticPoints, type LogisticPoints } from './bayes/logistic.js';
+import { ruleTrust, trustedRuleScore, type RuleEvidence } from './rules/trust.js';
 
 export interface Signal {
   name: string;
@@ -78,13 +79,14 @@ export function bayesSignal(r: BayesResult | null, m: BayesPoints = DEFAULT_BAYE
 }
 
 /** The log-odds the content signals give a message, as the prior of the logistic model's step
- * when it trains on it: one unit per point of the rules and of Bayes (the global database; null
- * before it is trained enough). The model then learns what these miss (logistic.ts). */
-export function trainingPrior(ruleScore: number, bayes: BayesResult | null, m: BayesPoints = DEFAULT_BAYES_POINTS): number {
-  return ruleScore + (bayes === null ? 0 : bayesPoints(bayes.probability, m));
+ * when it trains on it: one unit per point of the rules (each as far as the trained counts trust
+ * it, in full while untrained) and of Bayes (the global database; null before it is trained
+ * enough). The model then learns what these miss (logistic.ts). */
+export function trainingPrior(rules: readonly { name: string; score: number }[], bayes: BayesResult | null, m: BayesPoints = DEFAULT_BAYES_POINTS): number {
+  return trustedRuleScore(rules, bayes?.rules) + (bayes === null ? 0 : bayesPoints(bayes.probability, m));
 }
 
-/** The rules' points in full (what the logistic model's prior counts, trained or not). */
+/** The rules' points in full. */
 export function ruleScoreOf(rules: readonly Signal[]): number {
   let score = 0;
   for (const r of rules) score += r.score;
@@ -116,10 +118,17 @@ export function ruleSignals(r: RuleResult): Signal[] {
 export const TEXT_RULE_SCALE = 0.5;
 
 /** The content signals of one judgement: the rules, then the classifiers' signals. When those
- * are there (a trained database), the rules that read the words count at `textScale`. */
-export function withClassifier(rules: readonly Signal[], classifier: readonly Signal[], textScale = TEXT_RULE_SCALE): Signal[] {
-  if (classifier.length === 0 || textScale === 1) return [...rules, ...classifier];
-  const scaled = rules.map((s) => (s.text === true ? { ...s, score: Math.round(s.score * textScale * 1000) / 1000 } : s));
+ * are there (a trained database), the rules that read the words count at `textScale`, and each
+ * rule by how far the trained counts trust it (`evidence`, rules/trust.ts). */
+export function withClassifier(rules: readonly Signal[], classifier: readonly Signal[], textScale = TEXT_RULE_SCALE, evidence?: RuleEvidence): Signal[] {
+  if (classifier.length === 0) return [...rules, ...classifier];
+  const scaled = rules.map((s) => {
+    const trust = ruleTrust(evidence, s.name, s.score);
+    const factor = (s.text === true ? textScale : 1) * trust;
+    if (factor === 1) return s;
+    const detail = trust < 1 ? `${s.detail ?? s.name} (trusted ${trust.toFixed(2)} on trained mail)` : s.detail;
+    return { ...s, score: Math.round(s.score * factor * 1000) / 1000, ...(detail !== undefined ? { detail } : {}) };
+  });
   return [...scaled, ...classifier];
 }
 
@@ -178,18 +187,21 @@ export class ContentFilter {
    * (the rules' points and the global Bayes points it gets now). */
   async trainingItem(raw: Buffer, parsed: ParsedMessage): Promise<{ tokens: string[]; prior: number }> {
     const a = this.analyse(raw, parsed);
-    return { tokens: a.tokens, prior: trainingPrior(ruleScoreOf(a.rules), await this.classifier.score(a.tokens, null), this.points) };
+    const r = await this.classifier.score(a.tokens, null);
+    return { tokens: a.tokens, prior: trainingPrior(a.rules, r, this.points) };
   }
 
-  /** The Bayes signal: global database, sharpened by the account's own when given. */
-  async bayes(tokens: string[], accountId: number | null): Promise<Signal[]> {
-    return bayesSignal(await this.classifier.score(tokens, accountId), this.points, this.logistic);
+  /** The rules' signals (as analysed) with the classifiers': the global database, sharpened by
+   * the account's own when given; the rules as withClassifier counts them. */
+  async judgeContent(rules: readonly Signal[], tokens: string[], accountId: number | null): Promise<Signal[]> {
+    const r = await this.classifier.score(tokens, accountId);
+    return withClassifier(rules, bayesSignal(r, this.points, this.logistic), this.textRuleScale, r?.rules);
   }
 
   /** Rules and Bayes signals of one message for one account (or the global view). */
   async signals(raw: Buffer, parsed: ParsedMessage, accountId: number | null = null): Promise<Signal[]> {
     const a = this.analyse(raw, parsed);
-    return withClassifier(a.rules, await this.bayes(a.tokens, accountId), this.textRuleScale);
+    return this.judgeContent(a.rules, a.tokens, accountId);
   }
 
   /** Junk feedback: trains the account's database and the global one, once per message key. */

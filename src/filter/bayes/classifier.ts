@@ -17,6 +17,7 @@
 import type { TokenDb, TokenCounts, TokenLookup } from './token-db.js';
 import type { TrainItem } from '../../store/types.js';
 import { DEFAULT_LOGISTIC, featureScale, type LogisticOptions } from './logistic.js';
+import { ruleEvidence, type RuleEvidence } from '../rules/trust.js';
 
 export interface BayesOptions {
   /** Robinson's s: weight of the prior x against the observed counts. */
@@ -45,6 +46,8 @@ export interface BayesOptions {
   /** How the global logistic model reads a message (as it was trained: trainDb takes them from
    * here); the defaults when absent. */
   logistic?: LogisticOptions;
+  /** false: the rules count as scored, whatever the trained counts say of them (rules/trust.ts). */
+  ruleTrust?: boolean;
 }
 
 /** maxClues 40 (was 150), chosen for the false-positive target by 5-fold CV on the train split
@@ -87,6 +90,9 @@ export interface BayesResult {
    * rules' and Bayes's points (logistic.ts); null while the model is too young
    * (logisticMinTrained). */
   margin: number | null;
+  /** What the global counts say of the rules that fired (their "rule:NAME" tokens), for how far
+   * each is trusted (rules/trust.ts); absent with `ruleTrust: false`. */
+  rules?: RuleEvidence;
 }
 
 interface Side { counts: TokenLookup; totals: TokenCounts }
@@ -380,7 +386,8 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   // After the clues are chosen: `gc` is shared scratch.
   const grown = (g.totals.lrHam ?? 0) >= o.logisticMinTrained && (g.totals.lrSpam ?? 0) >= o.logisticMinTrained;
   const margin = grown ? logisticMargin(tokens, g, o.logistic) : null;
-  if (n === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [], margin };
+  const rules = o.ruleTrust === false ? undefined : ruleEvidence(tokens, RULE_TOKEN_PREFIX, g.counts, g.totals);
+  if (n === 0) return { probability: 0.5, spamminess: 0, hamminess: 0, clues: [], margin, rules };
   let lnF = 0, ln1F = 0;
   const clues: { token: string; f: number }[] = [];
   for (let j = 0; j < n; j++) {
@@ -393,7 +400,7 @@ export function classify(tokens: string[], g: Side, u: Side | null, o: BayesOpti
   const dof = 2 * n;
   const spamminess = 1 - chi2Q(-2 * ln1F, dof);
   const hamminess = 1 - chi2Q(-2 * lnF, dof);
-  return { probability: (1 + spamminess - hamminess) / 2, spamminess, hamminess, clues, margin };
+  return { probability: (1 + spamminess - hamminess) / 2, spamminess, hamminess, clues, margin, rules };
 }
 
 /** The family of the rules' hits as tokens ("rule:NAME"): read by the logistic model only. */

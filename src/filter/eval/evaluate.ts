@@ -178,7 +178,7 @@ export function trainingOrder(n: number, seed = 1): number[] {
  * the database as it stands give it (as the server's ContentFilter.trainingItem). */
 export function trainOne(db: MemoryTokenDb, f: MessageFeatures, label: 'ham' | 'spam', bayes: BayesOptions = DEFAULT_BAYES, points: BayesPoints = DEFAULT_BAYES_POINTS): void {
   const r = classify(f.tokens, { counts: db.countsSync(0), totals: db.totalsSync(0) }, null, bayes);
-  db.addSync(0, f.tokens, label, 1, trainingPrior(f.ruleScore, r, points));
+  db.addSync(0, f.tokens, label, 1, trainingPrior(f.rules, r, points));
 }
 
 /** In how many orders a database seeded from a corpus (spam eval, and `fjord spam train` into

@@ -7,6 +7,7 @@ import { tokenizeView, type TokenizeOptions } from '../bayes/tokenize.js';
 import { classify, type BayesOptions } from '../bayes/classifier.js';
 import type { MemoryTokenDb } from '../bayes/token-db.js';
 import type { LogisticPoints } from '../bayes/logistic.js';
+import type { RuleEvidence } from '../rules/trust.js';
 import { bayesSignal, decide, ruleSignals, ruleTokens, withClassifier, type BayesPoints, type Thresholds, type Signal } from '../verdict.js';
 
 export interface MessageFeatures {
@@ -48,11 +49,13 @@ export interface Judged {
 export function judge(f: MessageFeatures, db: MemoryTokenDb | null, o: JudgeOptions): Judged {
   let p: number | null = null;
   let classifier: Signal[] = [];
+  let evidence: RuleEvidence | undefined;
   if (db !== null && o.bayes !== null) {
     const r = classify(f.tokens, { counts: db.countsSync(0), totals: db.totalsSync(0) }, null, o.bayes);
     p = r === null ? null : r.probability;
     classifier = bayesSignal(r, o.points, o.logistic);
+    evidence = r?.rules;
   }
-  const v = decide(withClassifier(f.rules, classifier, o.textRuleScale), o.thresholds, f.refuse);
+  const v = decide(withClassifier(f.rules, classifier, o.textRuleScale, evidence), o.thresholds, f.refuse);
   return { verdict: v.verdict, score: v.score, ruleScore: f.ruleScore, p };
 }
