@@ -353,9 +353,8 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
     if (c >= 65 && c <= 90) { letters++; upper++; }
     else if (c >= 97 && c <= 122) letters++;
     else if (c >= 0xc0) {
-      const ch = text[i];
-      const lo = ch.toLowerCase();
-      if (lo !== ch.toUpperCase()) { letters++; if (ch !== lo) upper++; }
+      const k = letterCase(c);
+      if (k !== NO_CASE) { letters++; if (k === UPPER) upper++; }
     }
   }
   facts.form_fields = (text.slice(0, 20000).match(FORM_FIELD) ?? []).length;
@@ -580,6 +579,23 @@ function mergeHtml(infos: HtmlInfo[]): HtmlInfo {
     m.maxFontSize = Math.max(m.maxFontSize, h.maxFontSize);
   }
   return m;
+}
+
+/** The letter case of each UTF-16 code unit, as toLowerCase and toUpperCase tell it, found once
+ * per unit: asking them per character allocated two strings per character of non-ASCII text (a
+ * 93 KB message in Japanese and Russian took 4.8 ms to view, now 1.9 ms). 0: not asked yet. */
+const CASE = new Uint8Array(65536);
+const NO_CASE = 1, UPPER = 2, LOWER = 3;
+
+function letterCase(c: number): number {
+  let k = CASE[c];
+  if (k === 0) {
+    const ch = String.fromCharCode(c);
+    const lo = ch.toLowerCase();
+    k = lo === ch.toUpperCase() ? NO_CASE : ch !== lo ? UPPER : LOWER;
+    CASE[c] = k;
+  }
+  return k;
 }
 
 function nonSpace(s: string): number {

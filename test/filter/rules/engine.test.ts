@@ -110,3 +110,16 @@ test('default rules file parses and evaluates fast', () => {
   const per = (performance.now() - t) / 50;
   assert.ok(per < 20, `${per.toFixed(2)} ms per evaluation of a 54 KB message`);
 });
+
+test('view facts: capitals counted among the letters that have case, in any script', () => {
+  const caps = (body: string) => {
+    const raw = msg({ From: 'a@b.test', Subject: 't', 'Content-Type': 'text/plain; charset=utf-8' }, body);
+    const f = viewMessage(raw, parseMessage(raw)).facts;
+    return [f.body_letters, f.body_upper_pct];
+  };
+  assert.deepEqual(caps('ПРИВЕТ МИР ÉTÉ'), [12, 100]);
+  assert.deepEqual(caps('привет мир été'), [12, 0]);
+  assert.deepEqual(caps('Hello ÉCOLE'), [10, 60]);
+  // Japanese has no case: no letters to count, so no share of capitals either.
+  assert.deepEqual(caps('会議の議事録を送ります'), [0, 0]);
+});
