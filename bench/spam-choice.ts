@@ -39,7 +39,9 @@ export interface ChoiceResult {
   difference: { missedAt: { mean: number; se: number }[]; fp: { mean: number; se: number }; fn: { mean: number; se: number } };
 }
 
-function figures(scores: number[], refuse: boolean[], spam: boolean[]): ChoiceFigures {
+/** Spam missed when the `atFp` highest-scoring ham are junked, and both errors at the junk
+ * threshold (a refused message is junked whatever its score). */
+export function figures(scores: number[], refuse: boolean[], spam: boolean[], atFp: readonly number[] = AT_FP): ChoiceFigures {
   const hams = scores.filter((_, i) => !spam[i]).sort((a, b) => b - a);
   const spams = scores.filter((_, i) => spam[i]);
   let fp = 0, fn = 0;
@@ -48,7 +50,7 @@ function figures(scores: number[], refuse: boolean[], spam: boolean[]): ChoiceFi
     if (spam[i] && !junk) fn++;
     if (!spam[i] && junk) fp++;
   });
-  return { missedAt: AT_FP.map((k) => spams.filter((v) => v <= hams[k]).length), fp, fn };
+  return { missedAt: atFp.map((k) => spams.filter((v) => v <= hams[k]).length), fp, fn };
 }
 
 /** What a setting trains with. Settings that differ only in how they judge (the logistic

@@ -12,6 +12,7 @@ import { trainDb, judgeOptions, SEED_ORDERS } from '../src/filter/eval/evaluate.
 import { judge, type MessageFeatures } from '../src/filter/eval/features.js';
 import { DEFAULT_BAYES } from '../src/filter/bayes/classifier.js';
 import { featurise } from './spam-cv.js';
+import { figures } from './spam-choice.js';
 
 export interface HeaderlessRow {
   corpus: 'as it is' | 'headerless';
@@ -26,7 +27,7 @@ export interface HeaderlessRow {
 export const JUNKED_HAM = [0, 1, 2, 4, 8];
 
 /** The Subject, MIME fields and body of a message (its other header fields dropped). */
-export function headerless(raw: Buffer): Buffer {
+function headerless(raw: Buffer): Buffer {
   const s = raw.toString('latin1');
   const end = s.search(/\r?\n\r?\n/);
   const head = end < 0 ? s : s.slice(0, end);
@@ -38,18 +39,12 @@ export function headerless(raw: Buffer): Buffer {
 function measure(all: CorpusEntry[], feats: MessageFeatures[], ruleTrust: boolean): Omit<HeaderlessRow, 'corpus'> {
   const bayes = { ...DEFAULT_BAYES, ruleTrust };
   const train = all.map((_, i) => i).filter((i) => all[i].split === 'train');
+  const test = all.map((_, i) => i).filter((i) => all[i].split === 'test');
   const db = trainDb(train.map((i) => feats[i]), train.map((i) => all[i].label), bayes, undefined, SEED_ORDERS);
   const o = judgeOptions({ bayes });
-  const ham: number[] = [], spam: number[] = [];
-  let fp = 0, fn = 0;
-  for (let i = 0; i < all.length; i++) {
-    if (all[i].split !== 'test') continue;
-    const j = judge(feats[i], db, o);
-    const score = j.verdict === 'reject' ? Number.POSITIVE_INFINITY : j.score;
-    if (all[i].label === 'ham') { ham.push(score); if (j.verdict !== 'ham') fp++; } else { spam.push(score); if (j.verdict === 'ham') fn++; }
-  }
-  ham.sort((a, b) => b - a);
-  return { ruleTrust, ham: ham.length, spam: spam.length, fp, fn, missedAt: JUNKED_HAM.map((k) => spam.filter((s) => s <= ham[k]).length) };
+  const spam = test.map((i) => all[i].label === 'spam');
+  const f = figures(test.map((i) => judge(feats[i], db, o).score), test.map((i) => feats[i].refuse), spam, JUNKED_HAM);
+  return { ruleTrust, ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, ...f };
 }
 
 export async function headerlessCorpus(corpus: string, threads = 2): Promise<HeaderlessRow[]> {

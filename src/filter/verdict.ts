@@ -184,7 +184,7 @@ export class ContentFilter {
   }
 
   /** What training on a message needs: its tokens and the prior of the logistic model's step
-   * (the rules' points and the global Bayes points it gets now). */
+   * (trainingPrior: the rules as the counts trust them and the global Bayes points now). */
   async trainingItem(raw: Buffer, parsed: ParsedMessage): Promise<{ tokens: string[]; prior: number }> {
     const a = this.analyse(raw, parsed);
     const r = await this.classifier.score(a.tokens, null);
