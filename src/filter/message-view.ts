@@ -88,17 +88,24 @@ function collectLeaves(p: MimePart, depth: number, out: LeafPart[], alternatives
   });
 }
 
+/** Each byte in a base64 body: 0 not allowed, 1 a base64 character, 2 ignored (CR, space, tab),
+ * 3 a line feed. One table read per byte instead of a chain of range tests. */
+const B64_BYTE = (() => {
+  const t = new Uint8Array(256);
+  for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') t[c.charCodeAt(0)] = 1;
+  t[13] = 2; t[32] = 2; t[9] = 2; t[10] = 3;
+  return t;
+})();
+
 function badBase64(raw: Buffer, p: MimePart): boolean {
   const end = Math.min(p.bodyEnd, p.bodyStart + 64 * 1024);
   let lineLen = 0;
   let longLines = 0;
   for (let i = p.bodyStart; i < end; i++) {
-    const c = raw[i];
-    if (c === 10) { lineLen = 0; continue; }
-    if (c === 13 || c === 32 || c === 9) continue;
-    const ok = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47 || c === 61;
-    if (!ok) return true;
-    if (++lineLen === 200) longLines++;
+    const k = B64_BYTE[raw[i]];
+    if (k === 1) { if (++lineLen === 200) longLines++; }
+    else if (k === 3) lineLen = 0;
+    else if (k === 0) return true;
   }
   return longLines > 0;
 }
@@ -255,7 +262,8 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   const html = htmlInfos.length === 0 ? null : htmlInfos.length === 1 ? htmlInfos[0] : mergeHtml(htmlInfos);
   let text = plain;
   if (html !== null) text = text.length > 0 ? `${text}\n${html.text}` : html.text;
-  if (text.length > MAX_TEXT) text = text.slice(0, MAX_TEXT);
+  const truncated = text.length > MAX_TEXT;
+  if (truncated) text = text.slice(0, MAX_TEXT);
 
   // URLs: anchors, resources, and anything URL-like in the visible text.
   const rawUrls: string[] = [];
@@ -281,7 +289,10 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   facts.no_text = plainParts.length === 0 && !inlineHtml ? 1 : 0;
   facts.plain_chars = nonSpace(plain);
   facts.plain_is_html = /^\s*<(?:html|body|head|!doctype)\b/i.test(plain) ? 1 : 0;
-  facts.text_chars = nonSpace(text);
+  const htmlChars = html === null ? 0 : nonSpace(html.text);
+  // The text is the plain parts, a line break and the HTML's text: counted from its pieces
+  // unless it was cut.
+  facts.text_chars = truncated ? nonSpace(text) : facts.plain_chars + htmlChars;
   facts.text_base64 = textBase64;
   facts.bad_base64 = badB64;
   facts.bad_cte = badCte;
@@ -307,7 +318,7 @@ function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
   }
   facts.alt_mismatch = altMismatch;
   if (html !== null) {
-    facts.html_text_chars = nonSpace(html.text);
+    facts.html_text_chars = htmlChars;
     facts.html_images = html.images;
     facts.html_links = html.links.length;
     facts.html_hidden_chars = html.hiddenChars;

@@ -1,7 +1,8 @@
 // The HTML scanner's facts: what counts as hidden text, as an image and as a script.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scanHtml, decodeEntities } from '../../src/filter/html.js';
+import { scanHtml, decodeEntities, tidySpace } from '../../src/filter/html.js';
+import { prng } from '../helpers/prng.js';
 
 const WORDS = 'cheap watches replica rolex discount pharmacy casino poker loans';
 
@@ -48,4 +49,27 @@ test('style, script and xml content is skipped to its closing tag, in any case',
 test('character references: &#128; to &#159; are the windows-1252 characters HTML reads them as', () => {
   assert.equal(decodeEntities('it&#146;s soon&#151;at &#147;x&#148; &#128;5 &#x92; &#129;'), 'it\u2019s soon\u2014at \u201cx\u201d \u20ac5 \u2019 \u0081');
   assert.equal(decodeEntities('&#233;t&eacute; &#x1F600; &#0;'), '\u00e9t\u00e9 \u{1F600}  ');
+});
+
+test('white space of the rendered text: one pass, the same as the two replaces it stands for', () => {
+  const twoReplaces = (s: string) => s.replace(/[ \t\u00a0]+/g, ' ').replace(/\s*\n\s*/g, '\n');
+  const pieces = [' ', ' ', '\t', '\n', '\r', '\u00a0', '\u2003', '\ufeff', '\u3000', '\v', '\f', '\u2028', '\u0085', '\u200b', 'a', 'é', '日'];
+  const rnd = prng(5);
+  for (let k = 0; k < 20000; k++) {
+    let s = '';
+    for (let i = Math.floor(rnd() * 14); i > 0; i--) s += pieces[Math.floor(rnd() * pieces.length)];
+    assert.equal(tidySpace(s), twoReplaces(s), JSON.stringify(s));
+  }
+  assert.equal(scanHtml('<p>one \t two</p>\n \n<p>\u00a0three</p>').text, '\none two\nthree\n');
+});
+
+test('a style repeated through a document is judged where it stands each time', () => {
+  // The same white-text style hides on the default background and shows on a coloured one.
+  const style = 'color:#ffffff; font-size:12px';
+  const h = scanHtml(`<p>Visible first</p><table bgcolor="#003366"><tr><td style="${style}">${WORDS}</td></tr></table><div style="${style}">${WORDS}</div>`);
+  assert.equal(h.hiddenChars, WORDS.replace(/ /g, '').length);
+  assert.ok(h.tokens.has('style:color') && h.tokens.has('style:font-size'));
+  // Many distinct styles (past the remembered ones) are each still read.
+  const many = Array.from({ length: 600 }, (_, i) => `<span style="padding:${i}px">w${i}</span>`).join('');
+  assert.equal(scanHtml(`<p>Hi</p>${many}<span style="padding:1px;display:none">${WORDS}</span>`).hiddenChars, WORDS.replace(/ /g, '').length);
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../../src/mime/index.js';
-import { tokenize, DEFAULT_TOKENIZE, isSpaceCode } from '../../../src/filter/bayes/tokenize.js';
+import { tokenize, DEFAULT_TOKENIZE, isSpaceCode, blankAddresses } from '../../../src/filter/bayes/tokenize.js';
+import { prng } from '../../helpers/prng.js';
 import { msg } from '../helpers-msg.js';
 import { traceHeaders } from '../../../src/smtp/inbound/trace-headers.js';
 
@@ -91,4 +92,22 @@ test('tokenizer: the entry relay, as the receiving side recorded it; VERP envelo
     ['entry:no-rdns', 'entry:net:198.51.100.0/24']);
   // Only loopback: no entry relay, so nothing is said.
   assert.deepEqual(toks('Received: from localhost (localhost [127.0.0.1]) by mx.corp.example; Sat, 28 Nov 2026 03:46:09 +0000'), []);
+});
+
+test('tokenizer: addresses found from their @, as the address pattern finds them', () => {
+  const PATTERN = /\b[\w.+-]{1,64}@((?:[\w-]{1,63}\.)+[a-z]{2,24})\b/gi;
+  const both = (s: string) => {
+    const want: string[] = [], got: string[] = [];
+    const wantText = s.replace(PATTERN, (_, d: string) => { want.push(d); return ' '; });
+    assert.deepEqual([blankAddresses(s, (d) => got.push(d)), got], [wantText, want], JSON.stringify(s));
+  };
+  both('write to jo.smith+news@Mail.Example.co.uk or -x-@a.b.c, not @alone or a@b or a@@b.com');
+  both(`${'a'.repeat(70)}@far.example ${'b'.repeat(64)}@edge.example .lead@dot.example é@x.example`);
+  const pieces = ['a', 'Z', '0', '_', '.', '+', '-', '@', '@', ' ', 'x.com', 'co', '\n', 'é', '(', 'ab.cd', '..'];
+  const rnd = prng(9);
+  for (let k = 0; k < 20000; k++) {
+    let s = '';
+    for (let i = Math.floor(rnd() * 16); i > 0; i--) s += pieces[Math.floor(rnd() * pieces.length)];
+    both(s);
+  }
 });

@@ -123,3 +123,19 @@ test('view facts: capitals counted among the letters that have case, in any scri
   // Japanese has no case: no letters to count, so no share of capitals either.
   assert.deepEqual(caps('会議の議事録を送ります'), [0, 0]);
 });
+
+test('view facts: characters of the text counted from its plain and HTML parts; a bad base64 body', () => {
+  const nonSpace = (s: string) => [...s].filter((c) => /\S/.test(c) && c !== '\u00a0').length;
+  const raw = multipart({ From: 'a@b.test', Subject: 't' }, [
+    { headers: { 'Content-Type': 'text/plain' }, body: 'plain words here\n\n  more' },
+    { headers: { 'Content-Type': 'text/html' }, body: '<p>html&nbsp;words</p><p>and more</p>' },
+    { headers: { 'Content-Type': 'text/plain', 'Content-Transfer-Encoding': 'base64' }, body: 'aGVsbG8g\nd29ybGQ=' },
+    { headers: { 'Content-Type': 'application/octet-stream', 'Content-Transfer-Encoding': 'base64' }, body: 'not*base64!' },
+  ]);
+  const v = viewMessage(raw, parseMessage(raw));
+  assert.equal(v.facts.text_chars, nonSpace(v.text));
+  assert.equal(v.facts.text_chars, v.facts.plain_chars + v.facts.html_text_chars);
+  assert.equal(v.facts.bad_base64, 1);
+  const long = msg({ From: 'a@b.test', Subject: 't', 'Content-Transfer-Encoding': 'base64' }, 'QUJD'.repeat(60));
+  assert.equal(viewMessage(long, parseMessage(long)).facts.bad_base64, 1);
+});
