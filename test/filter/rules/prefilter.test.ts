@@ -37,6 +37,16 @@ test('literal scanner: every occurrence found, ASCII case ignored, overlapping l
   assert.deepEqual([...s.scan('ACT NOW!')], [0, 0, 0, 0, 1]);
   assert.deepEqual([...s.scan('act\u00a0now ☃ hiss')], [0, 0, 1, 0, 0]);
   assert.deepEqual([...s.scan('')], [0, 0, 0, 0, 0]);
+  // Against a plain search, on text of the literals' characters and others (which reset the walk).
+  const lits = ['a-b', 'ab', 'b$c', 'ca', '1.5', 'c c', 'aab'];
+  const scanner = new LiteralScanner(lits);
+  const pieces = ['a', 'B', 'b', '-', '$', 'c', ' ', '1', '.', '5', 'x', '\u00e9', 'A'];
+  let seed = 3;
+  for (let k = 0; k < 5000; k++) {
+    let t = '';
+    for (let i = (k % 12) + 1; i > 0; i--) { seed = (seed * 1103515245 + 12345) >>> 0; t += pieces[seed % pieces.length]; }
+    assert.deepEqual([...scanner.scan(t)], lits.map((l) => (t.toLowerCase().includes(l) ? 1 : 0)), JSON.stringify(t));
+  }
 });
 
 test('body rules with the prefilter fire exactly as their regexes on every corpus message', { timeout: 300_000 }, () => {
