@@ -65,8 +65,6 @@ const MAX_LEAVES = 200;
 const CJK_CHARSETS = /^(big5|gb2312|gbk|gb18030|hz-gb-2312|euc-kr|ks_c_5601-1987|iso-2022-kr|euc-jp|iso-2022-jp|shift_jis|sjis|x-sjis|euc-tw)$/;
 const KNOWN_CTE = new Set(['7bit', '8bit', 'binary', 'base64', 'quoted-printable']);
 
-const cache = new WeakMap<ParsedMessage, MessageView>();
-
 function collectLeaves(p: MimePart, depth: number, out: LeafPart[], alternatives: MimePart[], multiparts: MimePart[]): void {
   if (out.length >= MAX_LEAVES) return;
   if (p.parts !== undefined) {
@@ -188,12 +186,11 @@ function rawHas8bit(s: string): boolean {
   return false;
 }
 
+/** Build once per message and pass the view on (analyseContent does): views were once kept in
+ * a WeakMap by parse, and the collector's work on that map's entries cost more (5 % of judging
+ * a newsletter) than the second view it saved, which no caller asks for. */
 export function viewMessage(raw: Buffer, parsed: ParsedMessage): MessageView {
-  const hit = cache.get(parsed);
-  if (hit !== undefined && hit.raw === raw) return hit;
-  const view = buildView(raw, parsed);
-  cache.set(parsed, view);
-  return view;
+  return buildView(raw, parsed);
 }
 
 function buildView(raw: Buffer, parsed: ParsedMessage): MessageView {
