@@ -3,6 +3,7 @@
 // invisible fonts, forms and scripts). Not a conforming HTML parser: it never throws and never
 // backtracks, so hostile input costs linear time.
 import iconv from 'iconv-lite';
+import { isSpaceCode } from './space.js';
 
 export interface HtmlLink { href: string; text: string }
 
@@ -330,12 +331,6 @@ export function scanHtml(input: string): HtmlInfo {
   return info;
 }
 
-/** JavaScript's \s: the white space of /\s/. */
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || (c > 127 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)
-    || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff));
-}
-
 /** Rendered text's white space: a run of white space holding a line break becomes one line
  * break, and within other runs each stretch of spaces, tabs and no-break spaces one space (as
  * replacing /[ \t\u00a0]+/ by ' ' and then /\s*\n\s*\/ by '\n' would, in one pass: those two
@@ -346,10 +341,10 @@ export function tidySpace(s: string): string {
   let from = 0;
   for (let i = 0; i < n;) {
     const c = s.charCodeAt(i);
-    if (!isSpace(c)) { i++; continue; }
+    if (!isSpaceCode(c)) { i++; continue; }
     let j = i + 1;
     let lineBreak = c === 10;
-    while (j < n) { const d = s.charCodeAt(j); if (!isSpace(d)) break; if (d === 10) lineBreak = true; j++; }
+    while (j < n) { const d = s.charCodeAt(j); if (!isSpaceCode(d)) break; if (d === 10) lineBreak = true; j++; }
     if (j === i + 1 && c === 32) { i = j; continue; }
     let rep = '\n';
     if (!lineBreak) {

@@ -5,6 +5,7 @@
 // order first met (deterministic; nothing downstream depends on order, so no sort is paid for).
 // Work is bounded per message.
 import type { ParsedMessage } from '../../mime/types.js';
+import { isSpaceCode } from '../space.js';
 import { viewMessage, type MessageView } from '../message-view.js';
 import { registrableDomain } from '../urls.js';
 import { networkOf, parseIp } from '../../net/ip.js';
@@ -139,13 +140,6 @@ function bucket(n: number): string {
   if (n <= 25) return '11-25';
   if (n <= 100) return '26-100';
   return '100+';
-}
-
-/** \s of a regular expression, for one UTF-16 code unit (exported for its test). */
-export function isSpaceCode(c: number): boolean {
-  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  return c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
-    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff);
 }
 
 /** ASCII characters LEAD keeps at the start of a word: letters, digits, "$". */

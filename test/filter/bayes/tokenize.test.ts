@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../../src/mime/index.js';
-import { tokenize, DEFAULT_TOKENIZE, isSpaceCode, blankAddresses } from '../../../src/filter/bayes/tokenize.js';
+import { tokenize, DEFAULT_TOKENIZE, blankAddresses } from '../../../src/filter/bayes/tokenize.js';
+import { isSpaceCode } from '../../../src/filter/space.js';
 import { prng } from '../../helpers/prng.js';
 import { msg } from '../helpers-msg.js';
 import { traceHeaders } from '../../../src/smtp/inbound/trace-headers.js';
