@@ -6,14 +6,17 @@
 // figures are compared partition by partition: the mean difference and its standard error say
 // whether a gain is more than the partitions' noise. compareShift judges mail of a kind never
 // trained: one generation of the corpus by a database trained on the other.
-// Folds are random, or by sender (grouped): every message of one From address in one fold, so
-// a newsletter is judged by a database that never saw that sender, as the test split's junked
-// ham were (only the big senders, over GROUP_MAX messages, are split by message).
+// Folds are random, by sender (every message of one From address in one fold, so a newsletter
+// is judged by a database that never saw that sender, as the test split's junked ham were), or
+// by the sender's domain (every message of one organisation in one fold: mail from an
+// organisation training never met, as every message of another corpus is). Senders and domains
+// with many training messages are split by message (GROUP_MAX).
 //   npm run bench -- spam-choice [NAME]   (the choices of 2026-11-29: tiling, consistency
 //   tokens, logistic (unit-length messages), points (Bayes points per decade), ensemble (the
 //   logistic model averaged over training orders), textrules (text rules at half weight with
 //   the classifier), entry (entry-relay and VERP tokens), offset (the logistic offset once
-//   Received fields in qmail's spellings were read); see run.ts)
+//   Received fields in qmail's spellings were read), trust (rules trusted by the trained
+//   counts), hamcap (how far the logistic model may lower the score); see run.ts)
 import fs from 'node:fs';
 import { readCorpus } from '../src/filter/eval/corpus.js';
 import { trainDb } from '../src/filter/eval/evaluate.js';
@@ -25,6 +28,7 @@ import { DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, type BayesPoints } from '../s
 import type { LogisticPoints } from '../src/filter/bayes/logistic.js';
 import { featurise } from './spam-cv.js';
 import { parseMessage } from '../src/mime/index.js';
+import { registrableDomain } from '../src/filter/urls.js';
 import type { MemoryTokenDb } from '../src/filter/bayes/token-db.js';
 
 /** Junked-ham counts at which missed spam is read off the trade-off curve. */
@@ -33,7 +37,7 @@ const AT_FP = [2, 4, 6, 8];
 export interface ChoiceFigures { missedAt: number[]; fp: number; fn: number }
 export interface ChoiceRow { name: string; mean: ChoiceFigures; perPartition: ChoiceFigures[] }
 export interface ChoiceResult {
-  ham: number; spam: number; partitions: number; firstSeed: number; grouped: boolean; atFp: number[];
+  ham: number; spam: number; partitions: number; firstSeed: number; folds: FoldKind; atFp: number[];
   rows: ChoiceRow[];
   /** Second setting minus first: mean and standard error over partitions. */
   difference: { missedAt: { mean: number; se: number }[]; fp: { mean: number; se: number }; fn: { mean: number; se: number } };
@@ -91,24 +95,37 @@ export interface Setting {
   textRuleScale?: number;
 }
 
-/** Senders with more training messages than this (a mailing list's feed) are split by message. */
-const GROUP_MAX = 20;
+/** How the train split is cut into folds. */
+export type FoldKind = 'random' | 'sender' | 'domain';
 
-/** 5 folds for n messages at random, or by sender when given each one's From address. */
-function foldsOf(n: number, rnd: () => number, senders: string[] | null): number[] {
-  if (senders === null) return Array.from({ length: n }, () => Math.floor(rnd() * 5));
+/** Groups with more training messages than this are split by message: a sender over 20 is a
+ * mailing list's feed (455 RSS items come from one address); a domain over 60 is free mail or
+ * the lists' own host (hotmail.com, yahoo.com, taint.org), whose senders are unrelated people,
+ * while a company's newsletters and notices stay together. */
+const GROUP_MAX: Record<Exclude<FoldKind, 'random'>, number> = { sender: 20, domain: 60 };
+
+/** 5 folds for n messages at random, or by group when given each one's group key. */
+function foldsOf(n: number, rnd: () => number, groups: string[] | null, max = 0): number[] {
+  if (groups === null) return Array.from({ length: n }, () => Math.floor(rnd() * 5));
   const size = new Map<string, number>();
-  for (const a of senders) size.set(a, (size.get(a) ?? 0) + 1);
+  for (const a of groups) size.set(a, (size.get(a) ?? 0) + 1);
   const foldOf = new Map<string, number>();
-  return senders.map((a) => {
-    if (a === '' || (size.get(a) ?? 0) > GROUP_MAX) return Math.floor(rnd() * 5);
+  return groups.map((a) => {
+    if (a === '' || (size.get(a) ?? 0) > max) return Math.floor(rnd() * 5);
     let f = foldOf.get(a);
     if (f === undefined) foldOf.set(a, (f = Math.floor(rnd() * 5)));
     return f;
   });
 }
 
-const senderOf = (file: string): string => parseMessage(fs.readFileSync(file)).from[0]?.address.toLowerCase() ?? '';
+/** The group key of a message for folds of this kind: its From address, or that address's
+ * registrable domain. */
+function groupOf(file: string, kind: Exclude<FoldKind, 'random'>): string {
+  const address = parseMessage(fs.readFileSync(file)).from[0]?.address.toLowerCase() ?? '';
+  if (kind === 'sender') return address;
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : registrableDomain(address.slice(at + 1));
+}
 
 /** How a setting judges (and trains: trainDb with its Bayes options and points). */
 function judgeOptionsOf(s: Setting): JudgeOptions & { bayes: BayesOptions } {
@@ -129,7 +146,7 @@ async function featuresOf(train: { file: string }[], settings: [string, Setting]
   return out;
 }
 
-export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100, grouped = false): Promise<ChoiceResult> {
+export async function compareSettings(corpus: string, settings: [string, Setting][], partitions = 12, log: (s: string) => void = () => {}, firstSeed = 100, folds: FoldKind = 'random'): Promise<ChoiceResult> {
   const train = readCorpus(corpus).filter((e) => e.split === 'train');
   const featsOf = await featuresOf(train, settings);
   const feats = featsOf[0];
@@ -137,9 +154,9 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   const spam = labels.map((l) => l === 'spam');
   const refuse = feats.map((f) => f.refuse);
   const rows: ChoiceRow[] = settings.map(([name]) => ({ name, mean: { missedAt: [], fp: 0, fn: 0 }, perPartition: [] }));
-  const senders = grouped ? train.map((e) => senderOf(e.file)) : null;
+  const groups = folds === 'random' ? null : train.map((e) => groupOf(e.file, folds));
   for (let p = 0; p < partitions; p++) {
-    const fold = foldsOf(train.length, seededRandom(firstSeed + p), senders);
+    const fold = foldsOf(train.length, seededRandom(firstSeed + p), groups, folds === 'random' ? 0 : GROUP_MAX[folds]);
     const trained = new Map<string, MemoryTokenDb>();
     settings.forEach(([, o], s) => rows[s].perPartition.push(figures(crossScores(featsOf[s], labels, fold, o, trained), refuse, spam)));
     log(`partition ${p + 1}/${partitions}: ` + rows.map((r) => `${r.name} ${r.perPartition[p].missedAt.join('/')} (at the threshold ${r.perPartition[p].fp} junked, ${r.perPartition[p].fn} missed)`).join('; '));
@@ -150,7 +167,7 @@ export async function compareSettings(corpus: string, settings: [string, Setting
   }
   const [a, b] = rows;
   return {
-    ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, partitions, firstSeed, grouped, atFp: AT_FP, rows,
+    ham: spam.filter((s) => !s).length, spam: spam.filter((s) => s).length, partitions, firstSeed, folds, atFp: AT_FP, rows,
     difference: {
       missedAt: AT_FP.map((_, k) => meanSe(b.perPartition.map((f, p) => f.missedAt[k] - a.perPartition[p].missedAt[k]))),
       fp: meanSe(b.perPartition.map((f, p) => f.fp - a.perPartition[p].fp)),

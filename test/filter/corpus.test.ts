@@ -20,7 +20,9 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   for (const m of r.mistakes) console.log(`  ${m.label} judged ${m.verdict} score ${m.score} p=${m.p?.toFixed(4)} ${path.basename(m.file)}`);
   assert.equal(r.messages, 1819);
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 5/1245 and 10/574 (2026-11-29, with Received fields in qmail's spellings read and the
+  // Measured 3/1245 and 11/574 (2026-11-29, with the logistic model's points reaching to -4 on
+  // the ham side, chosen by CV on the train split with folds by the sender's domain too). Before:
+  // 5/1245 and 10/574 (with Received fields in qmail's spellings read and the
   // logistic offset 3, both chosen by CV on the train split; the same before them). Before:
   // 5/1245 and 10/574 (with tokens of the relay the mail came in from, its
   // organisation and network, and of VERP envelope senders, chosen by CV on the train split; 6
@@ -36,8 +38,8 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   // beside rules and Bayes rather than learning what they miss, 7 and 24 without it; 8 and 32
   // before the clue caps and offset, 38 missed before the header-forgery rules).
   // Targets: 2/1245 and 11/574.
-  assert.ok(r.fp <= 5, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 5 measured`);
-  assert.ok(r.fn <= 10, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 10 measured`);
+  assert.ok(r.fp <= 3, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 3 measured`);
+  assert.ok(r.fn <= 11, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 11 measured`);
   // Throughput is measured on a shared machine: only a gross regression fails here; the
   // 500 msg/s target is measured by bench/spam.ts.
   assert.ok(r.msgPerSec >= 100, `${r.msgPerSec} msg/s`);

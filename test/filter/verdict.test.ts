@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../src/mime/index.js';
-import { decide, bayesPoints, contentSignals, withClassifier, ContentFilter, DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, TEXT_RULE_SCALE } from '../../src/filter/verdict.js';
+import { decide, bayesPoints, bayesSignal, contentSignals, withClassifier, ContentFilter, DEFAULT_BAYES_POINTS, DEFAULT_THRESHOLDS, TEXT_RULE_SCALE } from '../../src/filter/verdict.js';
 import { MemoryTokenDb } from '../../src/filter/bayes/token-db.js';
 import { DEFAULT_BAYES } from '../../src/filter/bayes/classifier.js';
 import { msg } from './helpers-msg.js';
@@ -27,6 +27,20 @@ test('bayesPoints: monotonic, clamped, never reaches reject alone', () => {
   assert.equal(bayesPoints(0.005), DEFAULT_BAYES_POINTS.min);
   assert.ok(bayesPoints(1) <= DEFAULT_THRESHOLDS.reject - 1);
   assert.ok(bayesPoints(0) >= -10);
+});
+
+// Bayes judges from its 40 strongest clues; a newsletter from a company training never met can
+// fill them with footer phrases ("remove yourself", "this mailing") that training saw in spam,
+// while the logistic model, which weighs every token, is sure it is ham. Bayes at its maximum is
+// then not enough to junk it on its own.
+test('bayesSignal: a sure ham correction of the logistic model outweighs Bayes at its maximum', () => {
+  const r = { probability: 0.9994, spamminess: 1, hamminess: 0.001, clues: [], margin: -5.5 };
+  const signals = bayesSignal(r);
+  assert.deepEqual(signals.map((s) => s.name), ['BAYES', 'LOGREG']);
+  assert.equal(signals[0].score, DEFAULT_BAYES_POINTS.max);
+  assert.equal(decide(signals).verdict, 'ham');
+  // A mild ham correction does not overrule it.
+  assert.equal(decide(bayesSignal({ ...r, margin: -1 })).verdict, 'spam');
 });
 
 test('contentSignals: rules alone without a database, rules + BAYES with one', async () => {

@@ -77,12 +77,16 @@ test('judging reads a message as training did: every token counts in n, those ne
   assert.ok(Math.abs((alone.margin! - side.totals.bias!) - Math.SQRT2 * (r.margin! - side.totals.bias!)) < 1e-9);
 });
 
-test('logisticPoints: scaled, clamped, offset', () => {
-  const { scale, cap, offset } = DEFAULT_LOGISTIC_POINTS;
+test('logisticPoints: scaled, clamped, offset; the ham side reaches further', () => {
+  const { scale, cap, hamCap, offset } = DEFAULT_LOGISTIC_POINTS;
+  assert.ok(hamCap !== undefined && hamCap > cap);
   assert.equal(logisticPoints(0), Math.round(offset * 100) / 100);
   assert.equal(logisticPoints(1e9), Math.round((scale * cap + offset) * 100) / 100);
-  assert.equal(logisticPoints(-1e9), Math.round((-scale * cap + offset) * 100) / 100);
+  assert.equal(logisticPoints(-1e9), Math.round((-scale * hamCap + offset) * 100) / 100);
+  assert.equal(logisticPoints(-cap - 0.5), Math.round((-scale * (cap + 0.5) + offset) * 100) / 100);
   assert.ok(logisticPoints(1) > logisticPoints(0.5));
+  // Without hamCap, both sides stop at cap.
+  assert.equal(logisticPoints(-1e9, { scale: 1, cap: 3, offset: 3 }), 0);
 });
 
 /** Spam and ham messages of a toy vocabulary, interleaved, with the priors (log-odds) other
