@@ -472,6 +472,9 @@ const BRACKETED_AFTER = /^from\s+\S+\s+\[(\d{1,3}(?:\.\d{1,3}){3})\]/i;
 /** fetchmail's record of collecting from the recipient's own server ("from host [ip] by localhost
  * with POP3"): not a relay the mail came through, so its address is not read. */
 const RETRIEVAL = /\swith\s+(?:imap|pop3?)\b/i;
+/** SMTP AUTH as relays record it: RFC 3848's ESMTPA/ESMTPSA, qmail's "with login"/"with plain",
+ * sendmail's "(authenticated". */
+const AUTHENTICATED = /\swith\s+(?:e?smtps?a\b|login\b|plain\b|cram-md5\b)|\(authenticated\b/i;
 /** Exim's own Received field ("by host with esmtp (Exim 4.96)"), which puts the rDNS first. */
 const EXIM = /\(Exim\b/i;
 const RFC_DATE = /^(?:[a-z]{3},\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d(?::\d\d)?\s*(?:[+-]\d{4}|[a-z]{1,5})?/i;
@@ -538,8 +541,18 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   set('rcvd_helo_bare_ip', hops.some((h) => BARE_IPV4.test(h.helo) && !PRIVATE_IP.test(h.helo)));
   // A HELO of an IP address that is not the one the relay saw connect: a lie, not a NAT.
   set('rcvd_helo_ip_mismatch', hops.some((h) => BARE_IPV4.test(h.helo) && !PRIVATE_IP.test(h.helo) && isPublicIp(h.ip) && h.ip !== h.helo));
-  // A HELO naming a big mail provider from a host outside it (ratware borrowing a name).
-  set('rcvd_helo_big_provider', hops.some((h) => BIG_PROVIDER.test(h.helo) && (h.rdns === '' || registrableDomain(h.rdns) !== registrableDomain(h.helo))));
+  // A HELO naming a big mail provider from a host outside it (ratware borrowing a name). Not
+  // from a client that logged in, nor between two servers of one organisation (Netscape's
+  // mailcaster, named in netcenter.com, handing to netcenter.com's relay): a relay records
+  // whatever name such a host gives itself, which proves nothing. An ISP's dial-up customer
+  // handing to the ISP's relay still counts.
+  set('rcvd_helo_big_provider', rcvd.some((r, i) => {
+    const h = parsedHops[i];
+    if (h === null || !BIG_PROVIDER.test(h.helo)) return false;
+    const rd = h.rdns === '' ? '' : registrableDomain(h.rdns);
+    if (rd === registrableDomain(h.helo) || AUTHENTICATED.test(r)) return false;
+    return rd === '' || rd !== byDomain(r) || DYNAMIC.test(h.rdns.slice(0, h.rdns.length - rd.length));
+  }));
   // The originating hop: the bottom-most with a public IP, where the mail entered the Internet
   // (the sender may have written it; entryRelay is the hop the receiving side wrote).
   let first: Hop | undefined;
@@ -573,12 +586,19 @@ export function entryRelay(rcvd: string[]): Hop | null {
   return entryRelayOf(rcvd, rcvd.map(parseHop));
 }
 
+/** The registrable domain of the relay that wrote a Received field ("by NAME"), '' when it
+ * gave no name. */
+function byDomain(r: string): string {
+  const by = /\bby\s+([a-z0-9][\w.-]*\.[a-z]{2,})/i.exec(r)?.[1];
+  return by === undefined ? '' : registrableDomain(by.toLowerCase());
+}
+
 /** entryRelay of fields already parsed (hops[i] is parseHop(rcvd[i])). */
 function entryRelayOf(rcvd: string[], hops: (Hop | null)[]): Hop | null {
   const inside = new Set<string>();
   for (let i = 0; i < rcvd.length; i++) {
-    const by = /\bby\s+([a-z0-9][\w.-]*\.[a-z]{2,})/i.exec(rcvd[i])?.[1];
-    if (by !== undefined) inside.add(registrableDomain(by.toLowerCase()));
+    const by = byDomain(rcvd[i]);
+    if (by !== '') inside.add(by);
     const h = hops[i];
     if (h === null || !isPublicIp(h.ip)) continue;
     const rdns = h.rdns === 'unknown' ? '' : h.rdns;

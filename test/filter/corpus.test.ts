@@ -20,7 +20,9 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   for (const m of r.mistakes) console.log(`  ${m.label} judged ${m.verdict} score ${m.score} p=${m.p?.toFixed(4)} ${path.basename(m.file)}`);
   assert.equal(r.messages, 1819);
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 3/1245 and 11/574 (2026-11-29, with the logistic model's points reaching to -4 on
+  // Measured 2/1245 and 11/574 (2026-11-30, with RCVD_HELO_FAKE_PROVIDER no longer firing
+  // between two servers of one organisation or for a client that logged in; neutral in CV on the
+  // train split). Before: 3/1245 and 11/574 (with the logistic model's points reaching to -4 on
   // the ham side, chosen by CV on the train split with folds by the sender's domain too). Before:
   // 5/1245 and 10/574 (with Received fields in qmail's spellings read and the
   // logistic offset 3, both chosen by CV on the train split; the same before them). Before:
@@ -38,7 +40,7 @@ test('content filter (rules + Bayes) on the test split: no ham refused, errors n
   // beside rules and Bayes rather than learning what they miss, 7 and 24 without it; 8 and 32
   // before the clue caps and offset, 38 missed before the header-forgery rules).
   // Targets: 2/1245 and 11/574.
-  assert.ok(r.fp <= 3, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 3 measured`);
+  assert.ok(r.fp <= 2, `false positives ${r.fp} (${(r.fpRate * 100).toFixed(2)}%): worse than the 2 measured`);
   assert.ok(r.fn <= 11, `false negatives ${r.fn} (${(r.fnRate * 100).toFixed(2)}%): worse than the 11 measured`);
   // Throughput is measured on a shared machine: only a gross regression fails here; the
   // 500 msg/s target is measured by bench/spam.ts.
@@ -50,10 +52,12 @@ test('content rules alone on the test split: errors no worse than measured', { s
   const r = await runEval({ corpus: SPAM_CORPUS, split: 'test', bayes: false, threads: 2 });
   console.log(formatEval(r));
   assert.equal(r.rejectedHam, 0, 'no ham may be refused');
-  // Measured 3/1245 and 237/574 (2026-11-28; 400/574 before the header-forgery rules; 235 before
-  // rules that misfired on today's mail were narrowed, see rules/modern-mail.test.ts).
+  // Measured 3/1245 and 238/574 (2026-11-30; 237 before RCVD_HELO_FAKE_PROVIDER stopped firing
+  // on mail sent through Netscape's webmail, which AOL's servers hand on under the Netscape name;
+  // 400/574 before the header-forgery rules; 235 before rules that misfired on today's mail were
+  // narrowed, see rules/modern-mail.test.ts).
   assert.ok(r.fp <= 3, `false positives ${r.fp}: worse than the 3 measured`);
-  assert.ok(r.fn <= 237, `false negatives ${r.fn}: worse than the 237 measured`);
+  assert.ok(r.fn <= 238, `false negatives ${r.fn}: worse than the 238 measured`);
 });
 
 // Mail of another time, never seen in training: the filter trained on the 2002 corpus judges

@@ -55,6 +55,16 @@ test('RCVD_HELO_IP_MISMATCH and RCVD_HELO_FAKE_PROVIDER', () => {
   assert.ok(!hits(rcvd('192.168.1.7 ([211.251.247.194])')).includes('RCVD_HELO_IP_MISMATCH'), 'a NATed client names its private address');
   assert.ok(hits(rcvd('yahoo.com (ppp16.dyn105.isp.example [210.24.105.16])')).includes('RCVD_HELO_FAKE_PROVIDER'));
   assert.ok(!hits(rcvd('web13.mail.yahoo.com (web13.mail.yahoo.com [216.136.175.76])')).includes('RCVD_HELO_FAKE_PROVIDER'));
+  // Only where mail crosses between organisations without logging in: not between two servers
+  // of one organisation, nor from a client that authenticated; an ISP's dial-up customer
+  // handing to the ISP's own relay still counts.
+  const by = (from: string, relay: string, how = 'SMTP') => ({ ...BASE, Received: `from ${from} by ${relay} with ${how} id 1; Tue, 6 Aug 2002 16:12:00 +0000` });
+  assert.ok(!hits(by('dms-www1.netscape.com (dms-mailcaster-s06.netcenter.com)', 'dms-mail01.netcenter.com (LSMTP for Windows NT v1.1b)')).includes('RCVD_HELO_FAKE_PROVIDER'));
+  assert.ok(hits(by('dms-www1.netscape.com (mailer.example.org [192.0.2.7])', 'dms-mail01.netcenter.com')).includes('RCVD_HELO_FAKE_PROVIDER'));
+  assert.ok(hits(by('yahoo.com (ppp16.dyn105.isp.example [210.24.105.16])', 'smtp2.isp.example')).includes('RCVD_HELO_FAKE_PROVIDER'));
+  assert.ok(!hits(by('usercb247.dsl.isp.example (HELO yahoo.co.uk) (ann@62.190.233.247 with plain)', 'smtp.mail.vip.sc5.yahoo.com', 'SMTP;')).includes('RCVD_HELO_FAKE_PROVIDER'));
+  assert.ok(!hits(by('yahoo.com (ppp16.dyn105.isp.example [210.24.105.16])', 'mx.example.net', 'ESMTPSA')).includes('RCVD_HELO_FAKE_PROVIDER'));
+  assert.ok(hits(by('yahoo.com (ppp16.dyn105.isp.example [210.24.105.16])', 'mx.example.net', 'ESMTPS')).includes('RCVD_HELO_FAKE_PROVIDER'));
 });
 
 test('DATE_AHEAD_6H, DATE_TZ_ABSURD, DATE_NO_ZONE and MIME_QP_LONG_LINE', () => {
