@@ -97,7 +97,7 @@ export interface LogisticPoints {
  * On the ham side it reaches to −4 (hamCap): Bayes judges from its 40 strongest clues, and a
  * newsletter from a company training never met can fill them with footer phrases ("remove
  * yourself", "this mailing") that training saw in spam, so Bayes gives its full 5 points while
- * the model, weighing every token, is sure of ham (margins below −5); within ±3 Bayes won
+ * the model, weighing every token, is sure of ham; within ±3 Bayes won
  * that contest. Chosen by bench spam-choice hamcap (train split only,
  * bench/results/2026-11-29T23-28-41-001Z.json, 12 partitions each): with folds by the sender's
  * domain (mail from organisations training never met, as the test split's junked ham were) ham
