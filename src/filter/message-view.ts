@@ -464,6 +464,9 @@ const FORM_FIELD = /^[ \t]*(?:name|(?:first|last) name|company|address|city|stat
 const BIG_PROVIDER = /^(?:[\w-]+\.)?(?:hotmail|yahoo|msn|aol|excite|lycos|juno|netscape|earthlink|compuserve|prodigy|mail|email|usa|gmx|web)\.(?:com|net|de|co\.uk|fr|ru)$/;
 const PRIVATE_IP = /^(?:10\.|127\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|0\.|169\.254\.)/;
 const DYNAMIC = /(?:\d{1,3}[-.]\d{1,3}[-.]\d{1,3}|dsl|dial|dyn|pool|cable|dhcp|ppp|modem|client|user|host\d|customer|resid)/i;
+/** Whether an rDNS name looks like a dial-up or customer line's: its host part, before the
+ * registrable domain `rd`, is read, since the domain's own name says nothing of the line. */
+const dynamicHost = (rdns: string, rd: string): boolean => DYNAMIC.test(rdns.slice(0, rdns.length - rd.length));
 const HOP_FROM = /^from\s+(\S+)\s*(?:\(([^)]*)\))?(?:\s*\(([^)]*)\))?/i;
 const IPV4 = /\[?(\d{1,3}(?:\.\d{1,3}){3})\]?/;
 const BARE_IPV4 = /^(\d{1,3}(?:\.\d{1,3}){3})$/;
@@ -551,7 +554,7 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
     if (h === null || !BIG_PROVIDER.test(h.helo)) return false;
     const rd = h.rdns === '' ? '' : registrableDomain(h.rdns);
     if (rd === registrableDomain(h.helo) || AUTHENTICATED.test(r)) return false;
-    return rd === '' || rd !== byDomain(r) || DYNAMIC.test(h.rdns.slice(0, h.rdns.length - rd.length));
+    return rd === '' || rd !== byDomain(r) || dynamicHost(h.rdns, rd);
   }));
   // The originating hop: the bottom-most with a public IP, where the mail entered the Internet
   // (the sender may have written it; entryRelay is the hop the receiving side wrote).
@@ -561,7 +564,7 @@ function receivedFacts(facts: Record<string, number>, header: (n: string) => str
   const noRdns = first !== undefined && (first.rdns === '' || first.rdns === 'unknown');
   set('rcvdx_no_rdns', noRdns);
   const rd = first === undefined || noRdns ? '' : registrableDomain(first.rdns);
-  set('rcvdx_dynamic', rd !== '' && DYNAMIC.test(first!.rdns.slice(0, first!.rdns.length - rd.length)));
+  set('rcvdx_dynamic', rd !== '' && dynamicHost(first!.rdns, rd));
   set('rcvdx_from_dom', rd !== '' && rd === fromDom);
   const heloName = rd !== '' && first!.helo.includes('.') && !/^\d/.test(first!.helo);
   set('rcvdx_helo_match', heloName && registrableDomain(first!.helo) === rd);
@@ -614,7 +617,7 @@ function entryFacts(set: (k: string, on: boolean) => void, entry: Hop | null, fr
   const rdns = entry?.rdns ?? '';
   const rd = rdns === '' ? '' : registrableDomain(rdns);
   set('entry_no_rdns', entry !== null && rd === '');
-  set('entry_rdns_dynamic', rd !== '' && DYNAMIC.test(rdns.slice(0, rdns.length - rd.length)));
+  set('entry_rdns_dynamic', rd !== '' && dynamicHost(rdns, rd));
   set('entry_rdns_from_dom', rd !== '' && rd === fromDom);
   const helo = entry?.helo ?? '';
   const heloIp = BARE_IPV4.test(helo) || helo.startsWith('ipv6:');
